@@ -1,0 +1,1 @@
+//! HexPylot's CPU kernels (placeholder; being written).

@@ -1,0 +1,1 @@
+//! The HexPylot engine (placeholder; being written).
