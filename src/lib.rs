@@ -1,2 +1,17 @@
-//! HexPylot: the same kernels on a lock-free pinned CPU engine, on rayon and (next) on the GPU.
+//! HexPylot: the same kernels on the HexPylot engine (persistent pinned workers, barrier-separated
+//! phases, no locks or allocation in the hot path), on rayon, and (next) on the GPU; every run
+//! validated against gold values, every number measured.
+//!
+//! - [`engine`]: the lock-free CPU engine.
+//! - [`kernels`]: each kernel described once (bytes, flops, gold check, CPU dispatch).
+//! - [`backend`]: the interface every programming model implements, and the CPU backends.
+//! - [`bench`]: the one harness: timing, validation, rows.
+//! - [`report`]: tables, JSON and CSV. [`machine`]: what the run ran on. [`cli`]: the command line.
+
+pub mod backend;
+pub mod bench;
+pub mod cli;
 pub mod engine;
+pub mod kernels;
+pub mod machine;
+pub mod report;

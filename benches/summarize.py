@@ -1,0 +1,78 @@
+"""Summarises a benches/record-cpu.sh folder: medians over runs of HexPylot's and the peers' figures.
+
+Usage: python3 benches/summarize.py DIR   (prints Markdown)
+"""
+import glob, json, os, re, statistics, sys
+
+d = sys.argv[1]
+med = statistics.median
+
+
+def load(pattern):
+    return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(d, pattern)))]
+
+
+def stream_medians(docs):
+    """(kernel, backend) -> (median over runs of GB/s median, median ms, runs, threads)"""
+    acc = {}
+    for doc in docs:
+        for r in doc["stream"]:
+            acc.setdefault((r["kernel"], r["backend"]), []).append(r)
+    out = {}
+    for k, rows in acc.items():
+        assert all(r["valid"] for r in rows), f"invalid row in {k}"
+        out[k] = (med(r["gbs_median"] for r in rows), med(r["median_s"] for r in rows) * 1e3, len(rows), rows[0]["threads"], rows[0]["n"])
+    return out
+
+
+big = stream_medians(load("stream-2p25-*.json"))
+small = stream_medians(load("stream-2p14-*.json"))
+mc = {}
+for doc in load("mc-*.json"):
+    for r in doc["mc"]:
+        assert r["valid"], r
+        mc.setdefault((r["option"], r["backend"], r["steps"], r["paths"]), []).append(r["paths_per_s"])
+peers = {}
+for p in sorted(glob.glob(os.path.join(d, "peers-*.jsonl"))):
+    for line in open(p):
+        j = json.loads(line)
+        if "skipped" in j:
+            continue
+        peers.setdefault(j["peer"], []).append(j)
+
+machine = load("devices.json")[0]["machine"]
+print(f"Machine: {machine['cpu_model']}, {len(machine['allowed_cpus'])} CPUs, THP {machine['transparent_hugepages']}; "
+      f"medians of {max(v[2] for v in big.values())} runs (load in uptime.txt).\n")
+print("| kernel (2^25 f32) | engine GB/s | rayon GB/s | engine / rayon |")
+print("|---|---:|---:|---:|")
+kernels = ["copy", "scale", "add", "triad", "dot", "nstream"]
+for k in kernels:
+    e, r = big[(k, "engine")][0], big[(k, "rayon")][0]
+    print(f"| {k} | {e:.2f} | {r:.2f} | {e / r:.3f} |")
+print()
+omp = med(p["triad_gbs_median"] for p in peers.get("openmp-c", [])) if "openmp-c" in peers else None
+numba = med(p["triad_gbs_median"] for p in peers.get("numba", [])) if "numba" in peers else None
+et = big[("triad", "engine")][0]
+print("| triad, 2^25 f32 | GB/s (median of runs) | engine / peer |")
+print("|---|---:|---:|")
+print(f"| HexPylot engine | {et:.2f} | |")
+print(f"| rayon | {big[('triad', 'rayon')][0]:.2f} | {et / big[('triad', 'rayon')][0]:.3f} |")
+if omp:
+    print(f"| OpenMP-C peer | {omp:.2f} | {et / omp:.3f} |")
+if numba:
+    print(f"| Numba peer | {numba:.2f} | {et / numba:.3f} |")
+print()
+print("| in cache: triad 2^14 f32 | median time per rep (µs) |")
+print("|---|---:|")
+for b in ["engine", "rayon"]:
+    print(f"| {b} | {small[('triad', b)][1] * 1e3:.2f} |")
+print(f"| engine / rayon | {small[('triad', 'engine')][1] / small[('triad', 'rayon')][1]:.3f} |")
+print()
+print("| Monte Carlo | M paths/s (median of runs) | engine / peer |")
+print("|---|---:|---:|")
+for (opt, b, steps, paths), v in sorted(mc.items()):
+    print(f"| {opt}, {steps} steps, {paths} paths, {b} | {med(v) / 1e6:.1f} | |")
+if "numba" in peers:
+    nm = med(p["mc_paths_per_s"] for p in peers["numba"])
+    e = med(mc[next(k for k in mc if k[0] == "european-call" and k[1] == "engine")])
+    print(f"| european-call, Numba peer (f64, {peers['numba'][0]['mc_paths']} paths) | {nm / 1e6:.1f} | {e / nm:.2f} |")

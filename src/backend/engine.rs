@@ -1,0 +1,80 @@
+//! The stream set and Monte Carlo on the HexPylot engine.
+
+use std::borrow::Cow;
+
+use anyhow::{Context, Result};
+use core_affinity::CoreId;
+use cpu_kernels::mc::{self, McParams, McSums};
+
+use super::{Arrays, ArrayStore, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use crate::engine::Engine;
+use crate::kernels::{StreamKernel, stores_for};
+
+pub struct EngineBackend {
+    engine: Engine,
+    arrays: ArrayStore,
+    llc_bytes: u64,
+    /// One dot partial per worker, summed in worker order.
+    partials: Vec<f64>,
+    /// One slot per Monte Carlo block, reused across repetitions.
+    blocks: Vec<McSums>,
+}
+
+impl EngineBackend {
+    pub fn new(cores: &[CoreId], llc_bytes: u64) -> Result<Self> {
+        let engine = Engine::with_cores(cores).context("starting the HexPylot engine")?;
+        let partials = vec![0.0; engine.threads()];
+        Ok(EngineBackend { engine, arrays: ArrayStore::default(), llc_bytes, partials, blocks: Vec::new() })
+    }
+}
+
+impl<T: Slot> Stream<T> for EngineBackend {
+    fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()> {
+        // Free the old arrays first so that the peak footprint is one set, not two.
+        *T::slot(&mut self.arrays) = None;
+        let [a, b, c] = init.map(|v| self.engine.alloc_filled(n, v));
+        let abc = [a?, b?, c?];
+        let stores = stores_for(3 * (n * size_of::<T>()) as u64, self.llc_bytes);
+        *T::slot(&mut self.arrays) = Some(Arrays { abc, stores });
+        Ok(())
+    }
+
+    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
+        let Arrays { abc: [a, b, c], stores } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let stores = *stores;
+        self.engine.map_chunks((&mut a[..], &mut b[..], &mut c[..]), &mut self.partials, |_, _, (a, b, c)| {
+            kernel.run_cpu(a, b, c, scalar, stores)
+        })?;
+        Ok(self.partials.iter().sum())
+    }
+
+    fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
+        Ok(T::slot(&mut self.arrays).as_ref().ok_or_else(no_arrays)?.borrowed())
+    }
+
+    fn release_arrays(&mut self) {
+        *T::slot(&mut self.arrays) = None;
+    }
+}
+
+impl MonteCarlo for EngineBackend {
+    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
+        self.blocks.resize(mc::block_count(paths), McSums::default());
+        self.engine.for_each_chunk(&mut self.blocks[..], |_, range, out: &mut [McSums]| {
+            for (block, slot) in range.zip(out) {
+                *slot = mc::simulate_block(params, paths, block);
+            }
+        })?;
+        Ok(total(&self.blocks))
+    }
+}
+
+impl Backend for EngineBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Engine
+    }
+
+    fn threads(&self) -> usize {
+        self.engine.threads()
+    }
+}

@@ -1,0 +1,103 @@
+//! The stream set and Monte Carlo on rayon: what a Rust user would reach for instead of the engine.
+//! Same kernels, same thread count, threads pinned the same way, arrays first touched through the
+//! pool with the same chunking the kernels use.
+
+use std::borrow::Cow;
+
+use anyhow::{Context, Result};
+use core_affinity::CoreId;
+use cpu_kernels::mc::{self, McParams, McSums};
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+use super::{Arrays, ArrayStore, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use crate::engine::SharedArray;
+use crate::kernels::{StreamKernel, stores_for};
+
+pub struct RayonBackend {
+    pool: ThreadPool,
+    threads: usize,
+    arrays: ArrayStore,
+    llc_bytes: u64,
+    blocks: Vec<McSums>,
+}
+
+impl RayonBackend {
+    pub fn new(cores: &[CoreId], llc_bytes: u64) -> Result<Self> {
+        let pinned: Vec<CoreId> = cores.to_vec();
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(cores.len())
+            .thread_name(|i| format!("hexpylot-rayon-{i}"))
+            // Pin in the start handler: the threads inherit the spawner's mask otherwise.
+            .start_handler(move |i| {
+                core_affinity::set_for_current(pinned[i]);
+            })
+            .build()
+            .context("starting the rayon thread pool")?;
+        Ok(RayonBackend { pool, threads: cores.len(), arrays: ArrayStore::default(), llc_bytes, blocks: Vec::new() })
+    }
+
+}
+
+/// One chunk per thread, rounded up to whole cache lines, like the engine's static partition.
+fn chunk_len<T>(n: usize, threads: usize) -> usize {
+    let line = (64 / size_of::<T>()).max(1);
+    n.div_ceil(threads).div_ceil(line) * line
+}
+
+impl<T: Slot> Stream<T> for RayonBackend {
+    fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()> {
+        *T::slot(&mut self.arrays) = None;
+        let chunk = chunk_len::<T>(n, self.threads);
+        let mut abc = [SharedArray::zeroed(n)?, SharedArray::zeroed(n)?, SharedArray::zeroed(n)?];
+        self.pool.install(|| {
+            for (array, value) in abc.iter_mut().zip(init) {
+                array.par_chunks_mut(chunk).for_each(|part| cpu_kernels::stream::fill(part, value));
+            }
+        });
+        let stores = stores_for(3 * (n * size_of::<T>()) as u64, self.llc_bytes);
+        *T::slot(&mut self.arrays) = Some(Arrays { abc, stores });
+        Ok(())
+    }
+
+    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
+        let Arrays { abc: [a, b, c], stores } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let (stores, chunk) = (*stores, chunk_len::<T>(a.len(), self.threads));
+        Ok(self.pool.install(|| {
+            a.par_chunks_mut(chunk)
+                .zip(b.par_chunks_mut(chunk))
+                .zip(c.par_chunks_mut(chunk))
+                .map(|((a, b), c)| kernel.run_cpu(a, b, c, scalar, stores))
+                .sum()
+        }))
+    }
+
+    fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
+        Ok(T::slot(&mut self.arrays).as_ref().ok_or_else(no_arrays)?.borrowed())
+    }
+
+    fn release_arrays(&mut self) {
+        *T::slot(&mut self.arrays) = None;
+    }
+}
+
+impl MonteCarlo for RayonBackend {
+    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
+        self.blocks.resize(mc::block_count(paths), McSums::default());
+        let blocks = &mut self.blocks;
+        self.pool.install(|| {
+            blocks.par_iter_mut().enumerate().for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
+        });
+        Ok(total(&self.blocks))
+    }
+}
+
+impl Backend for RayonBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Rayon
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
+    }
+}

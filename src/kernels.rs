@@ -1,0 +1,214 @@
+//! The kernels, each described once: name, bytes moved, flops, gold check, and the one CPU dispatch
+//! that every CPU backend (engine, rayon) runs over its own chunks.
+//!
+//! Adding a stream kernel touches three places: its function in `cpu-kernels`, a variant here
+//! (with its bytes, flops and gold step), and each non-CPU backend that implements it.
+
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use cpu_kernels::mc::Payoff;
+use cpu_kernels::Real;
+use cpu_kernels::stream::{self, Stores};
+use serde::Serialize;
+
+/// An element type the stream benchmark runs in: a `cpu-kernels` real that can also live in
+/// zero-initialised shared memory (and later in GPU buffers).
+pub trait Element: Real + bytemuck::Pod {}
+impl<T: Real + bytemuck::Pod> Element for T {}
+
+/// BabelStream's initial values and scalar.
+pub const INIT_A: f64 = 0.1;
+pub const INIT_B: f64 = 0.2;
+pub const INIT_C: f64 = 0.0;
+pub const SCALAR: f64 = 0.4;
+
+/// The stream set, in BabelStream's classic order (the order they run in within one repetition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamKernel {
+    /// c = a
+    Copy,
+    /// b = s·c (BabelStream's "mul")
+    Scale,
+    /// c = a + b
+    Add,
+    /// a = b + s·c
+    Triad,
+    /// Σ a·b
+    Dot,
+    /// a += b + s·c
+    Nstream,
+}
+
+impl StreamKernel {
+    pub const ALL: [StreamKernel; 6] = [
+        StreamKernel::Copy,
+        StreamKernel::Scale,
+        StreamKernel::Add,
+        StreamKernel::Triad,
+        StreamKernel::Dot,
+        StreamKernel::Nstream,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamKernel::Copy => "copy",
+            StreamKernel::Scale => "scale",
+            StreamKernel::Add => "add",
+            StreamKernel::Triad => "triad",
+            StreamKernel::Dot => "dot",
+            StreamKernel::Nstream => "nstream",
+        }
+    }
+
+    /// Arrays read plus arrays written per element, BabelStream's counting (a written array counts
+    /// once, whatever the cache does to fetch it first).
+    pub fn arrays_moved(self) -> usize {
+        match self {
+            StreamKernel::Copy | StreamKernel::Scale | StreamKernel::Dot => 2,
+            StreamKernel::Add | StreamKernel::Triad => 3,
+            StreamKernel::Nstream => 4,
+        }
+    }
+
+    pub fn bytes(self, n: usize, elem_size: usize) -> u64 {
+        (self.arrays_moved() * elem_size) as u64 * n as u64
+    }
+
+    pub fn flops(self, n: usize) -> u64 {
+        let per_elem = match self {
+            StreamKernel::Copy => 0,
+            StreamKernel::Scale | StreamKernel::Add => 1,
+            StreamKernel::Triad | StreamKernel::Dot => 2,
+            StreamKernel::Nstream => 3,
+        };
+        per_elem * n as u64
+    }
+
+    /// Runs the kernel over one chunk of the three arrays (every CPU backend's only entry to the
+    /// kernels). Returns the chunk's dot product for `Dot`, 0 otherwise.
+    pub fn run_cpu<T: Real>(self, a: &mut [T], b: &mut [T], c: &mut [T], s: T, stores: Stores) -> f64 {
+        match self {
+            StreamKernel::Copy => stream::copy(c, a, stores),
+            StreamKernel::Scale => stream::scale(b, c, s, stores),
+            StreamKernel::Add => stream::add(c, a, b, stores),
+            StreamKernel::Triad => stream::triad(a, b, c, s, stores),
+            StreamKernel::Dot => return stream::dot(a, b),
+            StreamKernel::Nstream => stream::nstream(a, b, c, s, stores),
+        }
+        0.0
+    }
+
+    /// The gold replay: applies the kernel to one scalar triple with the same IEEE operations in the
+    /// same order as `cpu-kernels` applies to every element. Returns the gold dot product over `n`
+    /// elements for `Dot`.
+    pub fn gold_step<T: Real>(self, g: &mut Gold<T>, s: T, n: usize) -> Option<f64> {
+        match self {
+            StreamKernel::Copy => g.c = g.a,
+            StreamKernel::Scale => g.b = s * g.c,
+            StreamKernel::Add => g.c = g.a + g.b,
+            StreamKernel::Triad => g.a = g.b + s * g.c,
+            // Each product is rounded to T by the kernel too; only the summation differs.
+            StreamKernel::Dot => return Some(n as f64 * (g.a * g.b).to_f64()),
+            StreamKernel::Nstream => g.a += g.b + s * g.c,
+        }
+        None
+    }
+}
+
+/// The value every element of a, b and c must hold (all elements start equal and undergo the same
+/// operations).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gold<T> {
+    pub a: T,
+    pub b: T,
+    pub c: T,
+}
+
+impl<T: Real> Gold<T> {
+    pub fn initial() -> Self {
+        Gold {
+            a: T::from_f64(INIT_A),
+            b: T::from_f64(INIT_B),
+            c: T::from_f64(INIT_C),
+        }
+    }
+
+    pub fn is_finite(&self) -> bool {
+        [self.a, self.b, self.c].iter().all(|x| x.to_f64().is_finite())
+    }
+}
+
+/// Replays `reps` repetitions of `kernels` on the gold triple. Returns the final triple and the gold
+/// dot product of the last repetition (when dot ran), or `None` if a value overflowed: nstream
+/// nearly doubles `a` each repetition, so f32 overflows after ~130 repetitions.
+pub fn gold_replay<T: Real>(kernels: &[StreamKernel], reps: usize, n: usize) -> Option<(Gold<T>, Option<f64>)> {
+    let s = T::from_f64(SCALAR);
+    let mut g = Gold::initial();
+    let mut dot = None;
+    for _ in 0..reps {
+        for &k in kernels {
+            if let Some(d) = k.gold_step(&mut g, s, n) {
+                dot = Some(d);
+            }
+        }
+        if !g.is_finite() {
+            return None;
+        }
+    }
+    Some((g, dot))
+}
+
+/// Whether stores should bypass the cache: only when the arrays are far larger than the last-level
+/// cache, where write-allocate reads would cost a third of triad's bandwidth; in cache, streaming
+/// stores would push the data out to memory.
+pub fn stores_for(working_set_bytes: u64, llc_bytes: u64) -> Stores {
+    if llc_bytes > 0 && working_set_bytes > 4 * llc_bytes {
+        Stores::Streaming
+    } else {
+        Stores::Cached
+    }
+}
+
+/// The option the Monte Carlo kernel prices, under the one name the CLI and the reports use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionKind(pub Payoff);
+
+impl OptionKind {
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Payoff::EuropeanCall => "european-call",
+            Payoff::EuropeanPut => "european-put",
+            Payoff::AsianArithmeticCall => "asian-call",
+            Payoff::AsianArithmeticPut => "asian-put",
+            Payoff::AsianGeometricCall => "asian-geometric-call",
+            Payoff::AsianGeometricPut => "asian-geometric-put",
+        }
+    }
+
+    /// Monitoring dates when the user gives none: European options see only the maturity; Asians
+    /// average weekly over the year, as in the reference table.
+    pub fn default_steps(self) -> u32 {
+        match self.0 {
+            Payoff::EuropeanCall | Payoff::EuropeanPut => 1,
+            _ => 52,
+        }
+    }
+}
+
+impl ValueEnum for OptionKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            OptionKind(Payoff::EuropeanCall),
+            OptionKind(Payoff::EuropeanPut),
+            OptionKind(Payoff::AsianArithmeticCall),
+            OptionKind(Payoff::AsianArithmeticPut),
+            OptionKind(Payoff::AsianGeometricCall),
+            OptionKind(Payoff::AsianGeometricPut),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}

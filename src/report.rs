@@ -1,0 +1,261 @@
+//! Results as people and programs read them: tables on stdout, JSON and BabelStream CSV files
+//! written atomically (a temporary file in the same directory, then a rename).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use serde::Serialize;
+use tempfile::NamedTempFile;
+
+use crate::backend::BackendKind;
+use crate::bench::Timing;
+use crate::kernels::StreamKernel;
+use crate::machine::Machine;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamRow {
+    pub kernel: &'static str,
+    pub backend: &'static str,
+    pub precision: &'static str,
+    pub threads: usize,
+    pub n: usize,
+    /// BabelStream's byte count for one run of the kernel (decimal GB below).
+    pub bytes_per_rep: u64,
+    /// Timed repetitions (the warm-up is not counted).
+    pub reps: usize,
+    #[serde(flatten)]
+    pub timing: Timing,
+    pub gbs_median: f64,
+    pub gbs_best: f64,
+    pub valid: bool,
+    /// What the validation compared, or why it failed.
+    pub check: String,
+}
+
+impl StreamRow {
+    #[allow(clippy::too_many_arguments)] // one row's worth of facts, all named at the call site
+    pub fn new(
+        kernel: StreamKernel,
+        backend: BackendKind,
+        precision: &'static str,
+        threads: usize,
+        n: usize,
+        bytes: u64,
+        timing: Timing,
+        reps: usize,
+        valid: bool,
+        check: String,
+    ) -> StreamRow {
+        StreamRow {
+            kernel: kernel.name(),
+            backend: backend.name(),
+            precision,
+            threads,
+            n,
+            bytes_per_rep: bytes,
+            reps,
+            timing,
+            gbs_median: bytes as f64 / timing.median_s / 1e9,
+            gbs_best: bytes as f64 / timing.min_s / 1e9,
+            valid,
+            check,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct McRow {
+    pub option: &'static str,
+    pub backend: &'static str,
+    pub threads: usize,
+    pub paths: u64,
+    pub steps: u32,
+    pub seed: u64,
+    pub reps: usize,
+    #[serde(flatten)]
+    pub timing: Timing,
+    pub paths_per_s: f64,
+    pub price: f64,
+    pub std_error: f64,
+    /// The closed-form price, where one exists.
+    pub reference: Option<f64>,
+    pub z_score: Option<f64>,
+    pub check: String,
+    pub valid: bool,
+}
+
+/// Everything one command measured, as `--json` writes it.
+#[derive(Serialize)]
+pub struct Document<'a> {
+    pub machine: &'a Machine,
+    pub command: String,
+    pub version: &'static str,
+    pub stream: &'a [StreamRow],
+    pub mc: &'a [McRow],
+}
+
+pub fn stream_table(rows: &[StreamRow]) -> Table {
+    let mut table = new_table(&[
+        "kernel", "backend", "prec", "threads", "n", "GB/s median", "GB/s best", "median ms", "min ms", "max ms",
+        "vs rayon", "valid",
+    ]);
+    for r in rows {
+        // The engine's lead over rayon on the same kernel, precision and size: the number the
+        // engine exists to move.
+        let vs_rayon = rows
+            .iter()
+            .find(|o| o.backend == "rayon" && r.backend != "rayon" && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n))
+            .map_or(String::new(), |o| format!("{:.2}x", r.gbs_median / o.gbs_median));
+        table.add_row(vec![
+            Cell::new(r.kernel),
+            Cell::new(r.backend),
+            Cell::new(r.precision),
+            num(r.threads.to_string()),
+            num(r.n.to_string()),
+            num(format!("{:.2}", r.gbs_median)),
+            num(format!("{:.2}", r.gbs_best)),
+            num(format!("{:.4}", r.timing.median_s * 1e3)),
+            num(format!("{:.4}", r.timing.min_s * 1e3)),
+            num(format!("{:.4}", r.timing.max_s * 1e3)),
+            num(vs_rayon),
+            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+        ]);
+    }
+    table
+}
+
+pub fn mc_table(rows: &[McRow]) -> Table {
+    let mut table = new_table(&[
+        "option", "backend", "threads", "paths", "steps", "M paths/s", "price", "std error", "reference", "z", "valid",
+    ]);
+    for r in rows {
+        table.add_row(vec![
+            Cell::new(r.option),
+            Cell::new(r.backend),
+            num(r.threads.to_string()),
+            num(r.paths.to_string()),
+            num(r.steps.to_string()),
+            num(format!("{:.1}", r.paths_per_s / 1e6)),
+            num(format!("{:.6}", r.price)),
+            num(format!("{:.6}", r.std_error)),
+            num(r.reference.map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
+            num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
+            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+        ]);
+    }
+    table
+}
+
+pub fn machine_table(m: &Machine) -> Table {
+    let mut table = new_table(&["", ""]);
+    let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
+    table.add_row(vec!["CPU".to_string(), m.cpu_model.clone()]);
+    table.add_row(vec!["logical CPUs".to_string(), m.logical_cpus.to_string()]);
+    table.add_row(vec!["allowed CPUs".to_string(), format!("{:?}", m.allowed_cpus)]);
+    for c in &m.caches {
+        let size = if c.size_bytes >= 1 << 20 {
+            format!("{} MiB", c.size_bytes >> 20)
+        } else {
+            format!("{} KiB", c.size_bytes >> 10)
+        };
+        table.add_row(vec![format!("L{} {}", c.level, c.kind.to_lowercase()), format!("{size} (shared by CPUs {})", c.shared_cpus)]);
+    }
+    table.add_row(vec!["memory".to_string(), format!("{} total, {} available", gib(m.memory_total_bytes), gib(m.memory_available_bytes))]);
+    table.add_row(vec!["transparent huge pages".to_string(), m.transparent_hugepages.clone()]);
+    table.add_row(vec!["load average".to_string(), format!("{:.2} {:.2} {:.2}", m.load_average[0], m.load_average[1], m.load_average[2])]);
+    table.add_row(vec!["host".to_string(), format!("{} ({}, kernel {})", m.hostname, m.os, m.kernel)]);
+    table
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::ASCII_MARKDOWN);
+    if header.iter().any(|h| !h.is_empty()) {
+        table.set_header(header.to_vec());
+    }
+    table
+}
+
+fn num(text: String) -> Cell {
+    Cell::new(text).set_alignment(CellAlignment::Right)
+}
+
+/// BabelStream's CSV columns, then HexPylot's own: which backend and precision, the median, and
+/// whether the run validated.
+pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "function",
+        "num_times",
+        "n_elements",
+        "sizeof",
+        "max_mbytes_per_sec",
+        "min_runtime",
+        "max_runtime",
+        "avg_runtime",
+        "backend",
+        "precision",
+        "threads",
+        "median_runtime",
+        "valid",
+    ])?;
+    for r in rows {
+        let sizeof = if r.precision == "f64" { 8 } else { 4 };
+        w.write_record([
+            r.kernel.to_string(),
+            r.reps.to_string(),
+            r.n.to_string(),
+            sizeof.to_string(),
+            format!("{:.3}", r.gbs_best * 1e3),
+            format!("{:.9}", r.timing.min_s),
+            format!("{:.9}", r.timing.max_s),
+            format!("{:.9}", r.timing.mean_s),
+            r.backend.to_string(),
+            r.precision.to_string(),
+            r.threads.to_string(),
+            format!("{:.9}", r.timing.median_s),
+            r.valid.to_string(),
+        ])?;
+    }
+    w.into_inner().context("finishing the CSV")
+}
+
+/// An output file reserved before the run: its directory is proven writable up front (so a bad path
+/// fails before minutes of benchmarking), and the content lands by an atomic rename, so a reader never
+/// sees half a file and an existing file is replaced only by a complete one.
+pub struct OutputFile {
+    path: PathBuf,
+    temp: NamedTempFile,
+}
+
+impl OutputFile {
+    pub fn reserve(path: &Path) -> Result<OutputFile> {
+        if path.is_dir() {
+            anyhow::bail!("{} is a directory", path.display());
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().with_context(|| format!("{} names no file", path.display()))?;
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        Ok(OutputFile { path: path.to_path_buf(), temp })
+    }
+
+    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        let what = self.path.display().to_string();
+        self.temp.write_all(bytes).with_context(|| format!("writing {what}"))?;
+        self.temp.as_file().sync_all().with_context(|| format!("flushing {what}"))?;
+        // Keep the permissions a new file would get, not the private 0600 of a temporary file.
+        let _ = fs::set_permissions(self.temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        self.temp.persist(&self.path).with_context(|| format!("renaming into {what}"))?;
+        Ok(())
+    }
+}
