@@ -6,8 +6,8 @@
 
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
-use cpu_kernels::mc::Payoff;
 use cpu_kernels::Real;
+use cpu_kernels::mc::Payoff;
 use cpu_kernels::stream::{self, Stores};
 use serde::Serialize;
 
@@ -87,7 +87,14 @@ impl StreamKernel {
 
     /// Runs the kernel over one chunk of the three arrays (every CPU backend's only entry to the
     /// kernels). Returns the chunk's dot product for `Dot`, 0 otherwise.
-    pub fn run_cpu<T: Real>(self, a: &mut [T], b: &mut [T], c: &mut [T], s: T, stores: Stores) -> f64 {
+    pub fn run_cpu<T: Real>(
+        self,
+        a: &mut [T],
+        b: &mut [T],
+        c: &mut [T],
+        s: T,
+        stores: Stores,
+    ) -> f64 {
         match self {
             StreamKernel::Copy => stream::copy(c, a, stores),
             StreamKernel::Scale => stream::scale(b, c, s, stores),
@@ -135,14 +142,20 @@ impl<T: Real> Gold<T> {
     }
 
     pub fn is_finite(&self) -> bool {
-        [self.a, self.b, self.c].iter().all(|x| x.to_f64().is_finite())
+        [self.a, self.b, self.c]
+            .iter()
+            .all(|x| x.to_f64().is_finite())
     }
 }
 
 /// Replays `reps` repetitions of `kernels` on the gold triple. Returns the final triple and the gold
 /// dot product of the last repetition (when dot ran), or `None` if a value overflowed: nstream
 /// nearly doubles `a` each repetition, so f32 overflows after ~130 repetitions.
-pub fn gold_replay<T: Real>(kernels: &[StreamKernel], reps: usize, n: usize) -> Option<(Gold<T>, Option<f64>)> {
+pub fn gold_replay<T: Real>(
+    kernels: &[StreamKernel],
+    reps: usize,
+    n: usize,
+) -> Option<(Gold<T>, Option<f64>)> {
     let s = T::from_f64(SCALAR);
     let mut g = Gold::initial();
     let mut dot = None;

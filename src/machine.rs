@@ -63,7 +63,11 @@ impl Machine {
 
     /// The last-level cache's size (0 when /sys does not say).
     pub fn llc_bytes(&self) -> u64 {
-        self.caches.iter().filter(|c| c.kind != "Instruction").max_by_key(|c| c.level).map_or(0, |c| c.size_bytes)
+        self.caches
+            .iter()
+            .filter(|c| c.kind != "Instruction")
+            .max_by_key(|c| c.level)
+            .map_or(0, |c| c.size_bytes)
     }
 }
 
@@ -76,7 +80,12 @@ pub fn allowed_cores() -> Vec<CoreId> {
 fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -85,7 +94,9 @@ fn caches() -> Vec<Cache> {
     for index in 0.. {
         let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
         let read = |f: &str| fs::read_to_string(format!("{dir}/{f}")).map(|s| s.trim().to_string());
-        let (Ok(level), Ok(kind), Ok(size)) = (read("level"), read("type"), read("size")) else { break };
+        let (Ok(level), Ok(kind), Ok(size)) = (read("level"), read("type"), read("size")) else {
+            break;
+        };
         caches.push(Cache {
             level: level.parse().unwrap_or(0),
             kind,
@@ -112,7 +123,11 @@ fn parse_cache_size(s: &str) -> Option<u64> {
 fn thp_mode() -> String {
     fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .ok()
-        .and_then(|s| s.split_once('[').and_then(|(_, r)| r.split_once(']')).map(|(mode, _)| mode.to_string()))
+        .and_then(|s| {
+            s.split_once('[')
+                .and_then(|(_, r)| r.split_once(']'))
+                .map(|(mode, _)| mode.to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -99,16 +99,32 @@ pub struct Document<'a> {
 
 pub fn stream_table(rows: &[StreamRow]) -> Table {
     let mut table = new_table(&[
-        "kernel", "backend", "prec", "threads", "n", "GB/s median", "GB/s best", "median ms", "min ms", "max ms",
-        "vs rayon", "valid",
+        "kernel",
+        "backend",
+        "prec",
+        "threads",
+        "n",
+        "GB/s median",
+        "GB/s best",
+        "median ms",
+        "min ms",
+        "max ms",
+        "vs rayon",
+        "valid",
     ]);
     for r in rows {
         // The engine's lead over rayon on the same kernel, precision and size: the number the
         // engine exists to move.
         let vs_rayon = rows
             .iter()
-            .find(|o| o.backend == "rayon" && r.backend != "rayon" && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n))
-            .map_or(String::new(), |o| format!("{:.2}x", r.gbs_median / o.gbs_median));
+            .find(|o| {
+                o.backend == "rayon"
+                    && r.backend != "rayon"
+                    && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n)
+            })
+            .map_or(String::new(), |o| {
+                format!("{:.2}x", r.gbs_median / o.gbs_median)
+            });
         table.add_row(vec![
             Cell::new(r.kernel),
             Cell::new(r.backend),
@@ -129,7 +145,17 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
 
 pub fn mc_table(rows: &[McRow]) -> Table {
     let mut table = new_table(&[
-        "option", "backend", "threads", "paths", "steps", "M paths/s", "price", "std error", "reference", "z", "valid",
+        "option",
+        "backend",
+        "threads",
+        "paths",
+        "steps",
+        "M paths/s",
+        "price",
+        "std error",
+        "reference",
+        "z",
+        "valid",
     ]);
     for r in rows {
         table.add_row(vec![
@@ -141,7 +167,9 @@ pub fn mc_table(rows: &[McRow]) -> Table {
             num(format!("{:.1}", r.paths_per_s / 1e6)),
             num(format!("{:.6}", r.price)),
             num(format!("{:.6}", r.std_error)),
-            num(r.reference.map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
+            num(r
+                .reference
+                .map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
             num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
             Cell::new(if r.valid { "yes" } else { "FAILED" }),
         ]);
@@ -154,19 +182,44 @@ pub fn machine_table(m: &Machine) -> Table {
     let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
     table.add_row(vec!["CPU".to_string(), m.cpu_model.clone()]);
     table.add_row(vec!["logical CPUs".to_string(), m.logical_cpus.to_string()]);
-    table.add_row(vec!["allowed CPUs".to_string(), format!("{:?}", m.allowed_cpus)]);
+    table.add_row(vec![
+        "allowed CPUs".to_string(),
+        format!("{:?}", m.allowed_cpus),
+    ]);
     for c in &m.caches {
         let size = if c.size_bytes >= 1 << 20 {
             format!("{} MiB", c.size_bytes >> 20)
         } else {
             format!("{} KiB", c.size_bytes >> 10)
         };
-        table.add_row(vec![format!("L{} {}", c.level, c.kind.to_lowercase()), format!("{size} (shared by CPUs {})", c.shared_cpus)]);
+        table.add_row(vec![
+            format!("L{} {}", c.level, c.kind.to_lowercase()),
+            format!("{size} (shared by CPUs {})", c.shared_cpus),
+        ]);
     }
-    table.add_row(vec!["memory".to_string(), format!("{} total, {} available", gib(m.memory_total_bytes), gib(m.memory_available_bytes))]);
-    table.add_row(vec!["transparent huge pages".to_string(), m.transparent_hugepages.clone()]);
-    table.add_row(vec!["load average".to_string(), format!("{:.2} {:.2} {:.2}", m.load_average[0], m.load_average[1], m.load_average[2])]);
-    table.add_row(vec!["host".to_string(), format!("{} ({}, kernel {})", m.hostname, m.os, m.kernel)]);
+    table.add_row(vec![
+        "memory".to_string(),
+        format!(
+            "{} total, {} available",
+            gib(m.memory_total_bytes),
+            gib(m.memory_available_bytes)
+        ),
+    ]);
+    table.add_row(vec![
+        "transparent huge pages".to_string(),
+        m.transparent_hugepages.clone(),
+    ]);
+    table.add_row(vec![
+        "load average".to_string(),
+        format!(
+            "{:.2} {:.2} {:.2}",
+            m.load_average[0], m.load_average[1], m.load_average[2]
+        ),
+    ]);
+    table.add_row(vec![
+        "host".to_string(),
+        format!("{} ({}, kernel {})", m.hostname, m.os, m.kernel),
+    ]);
     table
 }
 
@@ -240,22 +293,37 @@ impl OutputFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let name = path.file_name().with_context(|| format!("{} names no file", path.display()))?;
+        let name = path
+            .file_name()
+            .with_context(|| format!("{} names no file", path.display()))?;
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{}.", name.to_string_lossy()))
             .suffix(".tmp")
             .tempfile_in(dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
-        Ok(OutputFile { path: path.to_path_buf(), temp })
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            temp,
+        })
     }
 
     pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
         let what = self.path.display().to_string();
-        self.temp.write_all(bytes).with_context(|| format!("writing {what}"))?;
-        self.temp.as_file().sync_all().with_context(|| format!("flushing {what}"))?;
+        self.temp
+            .write_all(bytes)
+            .with_context(|| format!("writing {what}"))?;
+        self.temp
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("flushing {what}"))?;
         // Keep the permissions a new file would get, not the private 0600 of a temporary file.
-        let _ = fs::set_permissions(self.temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        self.temp.persist(&self.path).with_context(|| format!("renaming into {what}"))?;
+        let _ = fs::set_permissions(
+            self.temp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        );
+        self.temp
+            .persist(&self.path)
+            .with_context(|| format!("renaming into {what}"))?;
         Ok(())
     }
 }

@@ -87,27 +87,49 @@ proptest! {
 }
 
 fn params(payoff: Payoff, steps: u32) -> McParams {
-    McParams { payoff, s0: 100.0, strike: 100.0, rate: 0.05, sigma: 0.2, maturity: 1.0, steps, seed: 7 }
+    McParams {
+        payoff,
+        s0: 100.0,
+        strike: 100.0,
+        rate: 0.05,
+        sigma: 0.2,
+        maturity: 1.0,
+        steps,
+        seed: 7,
+    }
 }
 
 /// Same seed → the very same sums, whatever the thread count and whichever CPU backend, including
 /// path counts that leave a ragged last block and a ragged last group of four paths.
 #[test]
 fn monte_carlo_is_bit_identical_across_threads_and_backends() {
-    for (payoff, steps, paths) in
-        [(Payoff::EuropeanCall, 1, 100_003), (Payoff::AsianArithmeticPut, 12, 20_001), (Payoff::AsianGeometricCall, 5, 9_999)]
-    {
-        let cfg = McConfig { params: params(payoff, steps), paths, reps: 2 };
+    for (payoff, steps, paths) in [
+        (Payoff::EuropeanCall, 1, 100_003),
+        (Payoff::AsianArithmeticPut, 12, 20_001),
+        (Payoff::AsianGeometricCall, 5, 9_999),
+    ] {
+        let cfg = McConfig {
+            params: params(payoff, steps),
+            paths,
+            reps: 2,
+        };
         let mut seen = Vec::new();
         for kind in [BackendKind::Engine, BackendKind::Rayon] {
             for threads in [1, 2, 3, 5] {
                 let outcome = run_mc(&mut *backend(kind, threads), &cfg).unwrap();
-                assert!(outcome.row.valid, "{payoff:?} {kind:?} t={threads}: {}", outcome.row.check);
+                assert!(
+                    outcome.row.valid,
+                    "{payoff:?} {kind:?} t={threads}: {}",
+                    outcome.row.check
+                );
                 seen.push((kind, threads, outcome.sums));
             }
         }
         for (kind, threads, sums) in &seen {
-            assert_eq!(*sums, seen[0].2, "{payoff:?}: {kind:?} with {threads} threads differs from 1-thread engine");
+            assert_eq!(
+                *sums, seen[0].2,
+                "{payoff:?}: {kind:?} with {threads} threads differs from 1-thread engine"
+            );
         }
     }
 }
@@ -116,7 +138,10 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
 /// |price − reference| ≤ 4·sqrt(se_ref² + se_mc²).
 #[test]
 fn reference_prices_through_the_harness() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/option_prices.csv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/option_prices.csv"
+    );
     let mut reader = csv::Reader::from_path(path).expect("reference table (../shared/reference)");
     let mut engine = backend(BackendKind::Engine, 2);
     let mut rows = 0;
@@ -133,11 +158,29 @@ fn reference_prices_through_the_harness() {
             other => panic!("unknown kind {other}"),
         };
         let steps = num(6) as u32;
-        let params = McParams { payoff, s0: num(1), strike: num(2), rate: num(3), sigma: num(4), maturity: num(5), steps, seed: 11 };
+        let params = McParams {
+            payoff,
+            s0: num(1),
+            strike: num(2),
+            rate: num(3),
+            sigma: num(4),
+            maturity: num(5),
+            steps,
+            seed: 11,
+        };
         // Fewer paths for long paths: the suite stays fast, and 4 combined errors is a fair test at any count.
         let paths = if steps > 100 { 1 << 15 } else { 1 << 17 };
-        let outcome = run_mc(&mut *engine, &McConfig { params, paths, reps: 2 }).unwrap();
-        let (price, se, reference, se_ref) = (outcome.row.price, outcome.row.std_error, num(7), num(8));
+        let outcome = run_mc(
+            &mut *engine,
+            &McConfig {
+                params,
+                paths,
+                reps: 2,
+            },
+        )
+        .unwrap();
+        let (price, se, reference, se_ref) =
+            (outcome.row.price, outcome.row.std_error, num(7), num(8));
         let tolerance = 4.0 * (se * se + se_ref * se_ref).sqrt();
         assert!(
             (price - reference).abs() <= tolerance,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 
-use super::{Arrays, ArrayStore, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use super::{ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
 use crate::engine::Engine;
 use crate::kernels::{StreamKernel, stores_for};
 
@@ -24,7 +24,13 @@ impl EngineBackend {
     pub fn new(cores: &[CoreId], llc_bytes: u64) -> Result<Self> {
         let engine = Engine::with_cores(cores).context("starting the HexPylot engine")?;
         let partials = vec![0.0; engine.threads()];
-        Ok(EngineBackend { engine, arrays: ArrayStore::default(), llc_bytes, partials, blocks: Vec::new() })
+        Ok(EngineBackend {
+            engine,
+            arrays: ArrayStore::default(),
+            llc_bytes,
+            partials,
+            blocks: Vec::new(),
+        })
     }
 }
 
@@ -40,16 +46,24 @@ impl<T: Slot> Stream<T> for EngineBackend {
     }
 
     fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
-        let Arrays { abc: [a, b, c], stores } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let Arrays {
+            abc: [a, b, c],
+            stores,
+        } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
         let stores = *stores;
-        self.engine.map_chunks((&mut a[..], &mut b[..], &mut c[..]), &mut self.partials, |_, _, (a, b, c)| {
-            kernel.run_cpu(a, b, c, scalar, stores)
-        })?;
+        self.engine.map_chunks(
+            (&mut a[..], &mut b[..], &mut c[..]),
+            &mut self.partials,
+            |_, _, (a, b, c)| kernel.run_cpu(a, b, c, scalar, stores),
+        )?;
         Ok(self.partials.iter().sum())
     }
 
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
-        Ok(T::slot(&mut self.arrays).as_ref().ok_or_else(no_arrays)?.borrowed())
+        Ok(T::slot(&mut self.arrays)
+            .as_ref()
+            .ok_or_else(no_arrays)?
+            .borrowed())
     }
 
     fn release_arrays(&mut self) {
@@ -59,12 +73,14 @@ impl<T: Slot> Stream<T> for EngineBackend {
 
 impl MonteCarlo for EngineBackend {
     fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
-        self.blocks.resize(mc::block_count(paths), McSums::default());
-        self.engine.for_each_chunk(&mut self.blocks[..], |_, range, out: &mut [McSums]| {
-            for (block, slot) in range.zip(out) {
-                *slot = mc::simulate_block(params, paths, block);
-            }
-        })?;
+        self.blocks
+            .resize(mc::block_count(paths), McSums::default());
+        self.engine
+            .for_each_chunk(&mut self.blocks[..], |_, range, out: &mut [McSums]| {
+                for (block, slot) in range.zip(out) {
+                    *slot = mc::simulate_block(params, paths, block);
+                }
+            })?;
         Ok(total(&self.blocks))
     }
 }

@@ -81,7 +81,11 @@ struct Arrays<T> {
 impl<T: Element> Arrays<T> {
     fn borrowed(&self) -> [Cow<'_, [T]>; 3] {
         let [a, b, c] = &self.abc;
-        [Cow::Borrowed(&a[..]), Cow::Borrowed(&b[..]), Cow::Borrowed(&c[..])]
+        [
+            Cow::Borrowed(&a[..]),
+            Cow::Borrowed(&b[..]),
+            Cow::Borrowed(&c[..]),
+        ]
     }
 }
 

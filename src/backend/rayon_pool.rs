@@ -10,7 +10,7 @@ use cpu_kernels::mc::{self, McParams, McSums};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::{Arrays, ArrayStore, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use super::{ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
 use crate::engine::SharedArray;
 use crate::kernels::{StreamKernel, stores_for};
 
@@ -34,9 +34,14 @@ impl RayonBackend {
             })
             .build()
             .context("starting the rayon thread pool")?;
-        Ok(RayonBackend { pool, threads: cores.len(), arrays: ArrayStore::default(), llc_bytes, blocks: Vec::new() })
+        Ok(RayonBackend {
+            pool,
+            threads: cores.len(),
+            arrays: ArrayStore::default(),
+            llc_bytes,
+            blocks: Vec::new(),
+        })
     }
-
 }
 
 /// One chunk per thread, rounded up to whole cache lines, like the engine's static partition.
@@ -49,10 +54,16 @@ impl<T: Slot> Stream<T> for RayonBackend {
     fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()> {
         *T::slot(&mut self.arrays) = None;
         let chunk = chunk_len::<T>(n, self.threads);
-        let mut abc = [SharedArray::zeroed(n)?, SharedArray::zeroed(n)?, SharedArray::zeroed(n)?];
+        let mut abc = [
+            SharedArray::zeroed(n)?,
+            SharedArray::zeroed(n)?,
+            SharedArray::zeroed(n)?,
+        ];
         self.pool.install(|| {
             for (array, value) in abc.iter_mut().zip(init) {
-                array.par_chunks_mut(chunk).for_each(|part| cpu_kernels::stream::fill(part, value));
+                array
+                    .par_chunks_mut(chunk)
+                    .for_each(|part| cpu_kernels::stream::fill(part, value));
             }
         });
         let stores = stores_for(3 * (n * size_of::<T>()) as u64, self.llc_bytes);
@@ -61,7 +72,10 @@ impl<T: Slot> Stream<T> for RayonBackend {
     }
 
     fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
-        let Arrays { abc: [a, b, c], stores } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let Arrays {
+            abc: [a, b, c],
+            stores,
+        } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
         let (stores, chunk) = (*stores, chunk_len::<T>(a.len(), self.threads));
         Ok(self.pool.install(|| {
             a.par_chunks_mut(chunk)
@@ -73,7 +87,10 @@ impl<T: Slot> Stream<T> for RayonBackend {
     }
 
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
-        Ok(T::slot(&mut self.arrays).as_ref().ok_or_else(no_arrays)?.borrowed())
+        Ok(T::slot(&mut self.arrays)
+            .as_ref()
+            .ok_or_else(no_arrays)?
+            .borrowed())
     }
 
     fn release_arrays(&mut self) {
@@ -83,10 +100,14 @@ impl<T: Slot> Stream<T> for RayonBackend {
 
 impl MonteCarlo for RayonBackend {
     fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
-        self.blocks.resize(mc::block_count(paths), McSums::default());
+        self.blocks
+            .resize(mc::block_count(paths), McSums::default());
         let blocks = &mut self.blocks;
         self.pool.install(|| {
-            blocks.par_iter_mut().enumerate().for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
+            blocks
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
         });
         Ok(total(&self.blocks))
     }

@@ -53,12 +53,18 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     let z_score = reference.map(|r| (price - r) / std_error);
 
     let (mut valid, mut check) = match (reference, z_score) {
-        (Some(r), Some(z)) => (z.abs() <= Z_LIMIT, format!("closed form {r:.6}, z = {z:+.2}")),
+        (Some(r), Some(z)) => (
+            z.abs() <= Z_LIMIT,
+            format!("closed form {r:.6}, z = {z:+.2}"),
+        ),
         _ => am_gm_check(&cfg.params, price, std_error),
     };
     if sums.count != cfg.paths || !price.is_finite() || !std_error.is_finite() {
         valid = false;
-        check = format!("{} paths summed of {}, price {price}, std error {std_error}", sums.count, cfg.paths);
+        check = format!(
+            "{} paths summed of {}, price {price}, std error {std_error}",
+            sums.count, cfg.paths
+        );
     }
     if !repeatable {
         valid = false;
@@ -92,13 +98,22 @@ fn am_gm_check(params: &McParams, price: f64, std_error: f64) -> (bool, String) 
         Payoff::AsianArithmeticPut => (Payoff::AsianGeometricPut, false),
         other => return (false, format!("no reference for {other:?}")),
     };
-    let Some(bound) = mc::closed_form(&McParams { payoff: geometric, ..*params }) else {
+    let Some(bound) = mc::closed_form(&McParams {
+        payoff: geometric,
+        ..*params
+    }) else {
         return (false, "no geometric closed form".into());
     };
     let slack = Z_LIMIT * std_error;
     if call {
-        (price >= bound - slack, format!("AM-GM: >= geometric {bound:.6}"))
+        (
+            price >= bound - slack,
+            format!("AM-GM: >= geometric {bound:.6}"),
+        )
     } else {
-        (price <= bound + slack, format!("AM-GM: <= geometric {bound:.6}"))
+        (
+            price <= bound + slack,
+            format!("AM-GM: <= geometric {bound:.6}"),
+        )
     }
 }

@@ -28,8 +28,17 @@ impl Timing {
         assert!(!times.is_empty(), "no timed repetitions");
         times.sort_by(f64::total_cmp);
         let n = times.len();
-        let median = if n % 2 == 1 { times[n / 2] } else { 0.5 * (times[n / 2 - 1] + times[n / 2]) };
-        Timing { median_s: median, min_s: times[0], max_s: times[n - 1], mean_s: times.iter().sum::<f64>() / n as f64 }
+        let median = if n % 2 == 1 {
+            times[n / 2]
+        } else {
+            0.5 * (times[n / 2 - 1] + times[n / 2])
+        };
+        Timing {
+            median_s: median,
+            min_s: times[0],
+            max_s: times[n - 1],
+            mean_s: times.iter().sum::<f64>() / n as f64,
+        }
     }
 }
 
@@ -40,7 +49,15 @@ mod tests {
     #[test]
     fn timing_statistics() {
         let t = Timing::from_times(&mut [3.0, 1.0, 2.0]);
-        assert_eq!(t, Timing { median_s: 2.0, min_s: 1.0, max_s: 3.0, mean_s: 2.0 });
+        assert_eq!(
+            t,
+            Timing {
+                median_s: 2.0,
+                min_s: 1.0,
+                max_s: 3.0,
+                mean_s: 2.0
+            }
+        );
         assert_eq!(Timing::from_times(&mut [4.0, 1.0, 2.0, 3.0]).median_s, 2.5);
     }
 }

@@ -17,12 +17,18 @@ impl Progress {
     pub fn new(label: &str, total: u64) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed_precise} (eta {eta})")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>22} [{bar:30}] {pos}/{len} {elapsed_precise} (eta {eta})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
-        Progress { bar, started: Instant::now(), shown: false }
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: false,
+        }
     }
 
     /// Counts one step. Called between timed regions, never inside one.

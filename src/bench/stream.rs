@@ -24,9 +24,16 @@ pub struct StreamConfig {
 /// product against the gold replay, and returns one row per kernel. An `Err` means the backend
 /// failed to run (a worker panicked, memory could not be mapped); a wrong result is a row with
 /// `valid: false`.
-pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(backend: &mut B, cfg: &StreamConfig) -> Result<Vec<StreamRow>> {
+pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(
+    backend: &mut B,
+    cfg: &StreamConfig,
+) -> Result<Vec<StreamRow>> {
     let Some((gold, gold_dot)) = gold_replay::<T>(&cfg.kernels, cfg.reps, cfg.n) else {
-        bail!("{} repetitions overflow {} (nstream grows a by ~1.92x per repetition)", cfg.reps, T::NAME)
+        bail!(
+            "{} repetitions overflow {} (nstream grows a by ~1.92x per repetition)",
+            cfg.reps,
+            T::NAME
+        )
     };
     let (kind, threads) = (backend.kind(), backend.threads());
     let init = [INIT_A, INIT_B, INIT_C].map(T::from_f64);
@@ -34,14 +41,17 @@ pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(backend: &mut B, 
 
     let scalar = T::from_f64(SCALAR);
     // Allocated before the timed loop: nothing is allocated between two timestamps.
-    let mut times = vec![vec![0.0; cfg.reps]; cfg.kernels.len()];
+    let mut times = vec![vec![0.0; cfg.kernels.len()]; cfg.reps];
     let mut dot = f64::NAN;
-    let mut progress = Progress::new(&format!("stream {} {}", kind.name(), T::NAME), cfg.reps as u64);
-    for rep in 0..cfg.reps {
-        for (k, &kernel) in cfg.kernels.iter().enumerate() {
+    let mut progress = Progress::new(
+        &format!("stream {} {}", kind.name(), T::NAME),
+        cfg.reps as u64,
+    );
+    for rep in &mut times {
+        for (time, &kernel) in rep.iter_mut().zip(&cfg.kernels) {
             let start = Instant::now();
             let result = Stream::<T>::run(backend, kernel, scalar)?;
-            times[k][rep] = start.elapsed().as_secs_f64();
+            *time = start.elapsed().as_secs_f64();
             if kernel == StreamKernel::Dot {
                 dot = result;
             }
@@ -57,16 +67,29 @@ pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(backend: &mut B, 
     Ok(cfg
         .kernels
         .iter()
-        .zip(&mut times)
-        .map(|(&kernel, times)| {
-            let timing = Timing::from_times(&mut times[1..]);
+        .enumerate()
+        .map(|(k, &kernel)| {
+            // The first repetition is the warm-up.
+            let timing =
+                Timing::from_times(&mut times[1..].iter().map(|rep| rep[k]).collect::<Vec<_>>());
             let (valid, check) = match (&arrays, kernel, &dot_check) {
                 (Err(e), ..) => (false, e.clone()),
                 (Ok(()), StreamKernel::Dot, Some(Err(e))) => (false, e.clone()),
                 (Ok(()), StreamKernel::Dot, Some(Ok(ok))) => (true, ok.clone()),
                 (Ok(()), ..) => (true, "exact".to_string()),
             };
-            StreamRow::new(kernel, kind, T::NAME, threads, cfg.n, kernel.bytes(cfg.n, size_of::<T>()), timing, cfg.reps - 1, valid, check)
+            StreamRow::new(
+                kernel,
+                kind,
+                T::NAME,
+                threads,
+                cfg.n,
+                kernel.bytes(cfg.n, size_of::<T>()),
+                timing,
+                cfg.reps - 1,
+                valid,
+                check,
+            )
         })
         .collect())
 }
@@ -75,7 +98,11 @@ pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(backend: &mut B, 
 /// IEEE-754 operations in the same order as the replay (separate multiply and add; Rust never
 /// contracts to FMA), so any difference at all is a bug, not rounding.
 fn check_arrays<T: Element>(arrays: &[Cow<'_, [T]>; 3], gold: &Gold<T>) -> Result<(), String> {
-    for (name, array, expected) in [("a", &arrays[0], gold.a), ("b", &arrays[1], gold.b), ("c", &arrays[2], gold.c)] {
+    for (name, array, expected) in [
+        ("a", &arrays[0], gold.a),
+        ("b", &arrays[1], gold.b),
+        ("c", &arrays[2], gold.c),
+    ] {
         // `!=` also catches NaN.
         if let Some(first) = array.iter().position(|&x| x != expected) {
             let wrong = array.iter().filter(|&&x| x != expected).count();
@@ -95,5 +122,9 @@ fn check_dot<T: Element>(dot: f64, gold: f64, n: usize) -> Result<String, String
     let tolerance = dot_relative_error_bound::<T>(n);
     let error = ((dot - gold) / gold).abs();
     let text = format!("dot {dot:.9e} vs {gold:.9e}: rel err {error:.1e} (bound {tolerance:.1e})");
-    if error <= tolerance { Ok(text) } else { Err(text) }
+    if error <= tolerance {
+        Ok(text)
+    } else {
+        Err(text)
+    }
 }

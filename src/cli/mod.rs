@@ -21,7 +21,11 @@ use crate::machine::{Machine, allowed_cores};
 use crate::report::{self, Document, McRow, OutputFile, StreamRow};
 
 #[derive(Parser, Debug)]
-#[command(name = "hexpylot", version, about = "The same kernels on the HexPylot engine, on rayon and on the GPU, validated and measured")]
+#[command(
+    name = "hexpylot",
+    version,
+    about = "The same kernels on the HexPylot engine, on rayon and on the GPU, validated and measured"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,10 +44,20 @@ enum Command {
 #[derive(Args, Debug)]
 struct StreamArgs {
     /// Backends to run, comma separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "engine,rayon")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "engine,rayon"
+    )]
     backends: Vec<BackendKind>,
     /// Kernels to run, comma separated; they run in BabelStream's order whatever the order given.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "copy,scale,add,triad,dot,nstream")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "copy,scale,add,triad,dot,nstream"
+    )]
     kernels: Vec<StreamKernel>,
     /// Elements per array: 33554432, 2^25 or 32Mi.
     #[arg(long, default_value = "2^25", value_parser = parse::size, allow_hyphen_values = true)]
@@ -87,7 +101,12 @@ struct McArgs {
     /// Philox key: the same seed gives the same paths on every backend and thread count.
     #[arg(long, default_value = "20261124")]
     seed: u64,
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "engine,rayon")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "engine,rayon"
+    )]
     backends: Vec<BackendKind>,
     #[command(flatten)]
     common: Common,
@@ -138,7 +157,13 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             let rendered = e.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            eprintln!(
+                "{}",
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("error: invalid arguments")
+            );
             return ExitCode::from(2);
         }
     };
@@ -161,7 +186,9 @@ fn run(cli: Cli) -> Result<bool> {
     // Before anything is pinned: the engine pins the thread that drives it.
     let cores = allowed_cores();
     if cores.is_empty() {
-        return Err(usage("this process may run on no CPU core (empty affinity mask)"));
+        return Err(usage(
+            "this process may run on no CPU core (empty affinity mask)",
+        ));
     }
     let machine = Machine::probe(&cores);
     match cli.command {
@@ -184,7 +211,12 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         Precision::F32 => 4u128,
         Precision::F64 => 8,
     };
-    let n = usize::try_from(args.size).map_err(|_| usage(format!("--size {} does not fit this machine's address space", args.size)))?;
+    let n = usize::try_from(args.size).map_err(|_| {
+        usage(format!(
+            "--size {} does not fit this machine's address space",
+            args.size
+        ))
+    })?;
     let need = 3 * elem * n as u128;
     let available = machine.memory_available_bytes as u128;
     if need > available * 9 / 10 {
@@ -196,13 +228,19 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         )));
     }
     if args.reps < 2 {
-        return Err(usage("--reps must be at least 2 (the first repetition is a warm-up)"));
+        return Err(usage(
+            "--reps must be at least 2 (the first repetition is a warm-up)",
+        ));
     }
     let mut kernels = args.kernels.clone();
     kernels.sort();
     kernels.dedup();
     let backends = dedup(&args.backends);
-    let cfg = StreamConfig { n, reps: args.reps, kernels };
+    let cfg = StreamConfig {
+        n,
+        reps: args.reps,
+        kernels,
+    };
     let overflows = match args.precision {
         Precision::F32 => crate::kernels::gold_replay::<f32>(&cfg.kernels, cfg.reps, n).is_none(),
         Precision::F64 => crate::kernels::gold_replay::<f64>(&cfg.kernels, cfg.reps, n).is_none(),
@@ -227,10 +265,12 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
     let mut rows: Vec<StreamRow> = Vec::new();
     let mut ok = true;
     for kind in backends {
-        let result = kind.create(&cores[..threads], machine.llc_bytes()).and_then(|mut backend| match args.precision {
-            Precision::F32 => run_stream::<f32, _>(&mut *backend, &cfg),
-            Precision::F64 => run_stream::<f64, _>(&mut *backend, &cfg),
-        });
+        let result = kind
+            .create(&cores[..threads], machine.llc_bytes())
+            .and_then(|mut backend| match args.precision {
+                Precision::F32 => run_stream::<f32, _>(&mut *backend, &cfg),
+                Precision::F64 => run_stream::<f64, _>(&mut *backend, &cfg),
+            });
         match result {
             Ok(r) => rows.extend(r),
             Err(e) => {
@@ -242,7 +282,10 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
     println!("{}", report::stream_table(&rows));
     for r in rows.iter().filter(|r| !r.valid) {
         ok = false;
-        eprintln!("FAILED: {} on {} ({}): {}", r.kernel, r.backend, r.precision, r.check);
+        eprintln!(
+            "FAILED: {} on {} ({}): {}",
+            r.kernel, r.backend, r.precision, r.check
+        );
     }
     if let Some(out) = json {
         write_json(out, machine, &rows, &[])?;
@@ -256,9 +299,15 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
 fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;
     let steps = args.steps.unwrap_or(args.option.default_steps() as usize);
-    let steps = u32::try_from(steps).map_err(|_| usage(format!("--steps {steps} is beyond the counter space (at most 2^32 - 1)")))?;
+    let steps = u32::try_from(steps).map_err(|_| {
+        usage(format!(
+            "--steps {steps} is beyond the counter space (at most 2^32 - 1)"
+        ))
+    })?;
     if args.reps < 2 {
-        return Err(usage("--reps must be at least 2 (the first repetition is a warm-up)"));
+        return Err(usage(
+            "--reps must be at least 2 (the first repetition is a warm-up)",
+        ));
     }
     let params = McParams {
         payoff: args.option.0,
@@ -270,7 +319,11 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         steps,
         seed: args.seed,
     };
-    let cfg = McConfig { params, paths: args.paths, reps: args.reps };
+    let cfg = McConfig {
+        params,
+        paths: args.paths,
+        reps: args.reps,
+    };
     let json = args.common.json.as_deref().map(reserve).transpose()?;
 
     println!(
@@ -289,13 +342,19 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
     let mut ok = true;
     let mut first_sums = None;
     for kind in dedup(&args.backends) {
-        match kind.create(&cores[..threads], machine.llc_bytes()).and_then(|mut b| run_mc(&mut *b, &cfg)) {
+        match kind
+            .create(&cores[..threads], machine.llc_bytes())
+            .and_then(|mut b| run_mc(&mut *b, &cfg))
+        {
             Ok(mut outcome) => {
                 // Same seed, same paths, same block order: CPU backends must agree bit for bit.
                 let (reference_backend, sums) = *first_sums.get_or_insert((kind, outcome.sums));
                 if sums != outcome.sums {
                     outcome.row.valid = false;
-                    outcome.row.check = format!("sums differ from {}'s for the same seed", reference_backend.name());
+                    outcome.row.check = format!(
+                        "sums differ from {}'s for the same seed",
+                        reference_backend.name()
+                    );
                 }
                 rows.push(outcome.row);
             }
@@ -320,7 +379,10 @@ fn threads(common: &Common, cores: &[CoreId]) -> Result<usize> {
     match common.threads {
         None => Ok(cores.len()),
         Some(t) if t <= cores.len() => Ok(t),
-        Some(t) => Err(usage(format!("--threads {t} exceeds the {} cores this process may use", cores.len()))),
+        Some(t) => Err(usage(format!(
+            "--threads {t} exceeds the {} cores this process may use",
+            cores.len()
+        ))),
     }
 }
 
@@ -328,7 +390,12 @@ fn reserve(path: &std::path::Path) -> Result<OutputFile> {
     OutputFile::reserve(path).map_err(|e| usage(format!("cannot write {}: {e:#}", path.display())))
 }
 
-fn write_json(out: OutputFile, machine: &Machine, stream: &[StreamRow], mc: &[McRow]) -> Result<()> {
+fn write_json(
+    out: OutputFile,
+    machine: &Machine,
+    stream: &[StreamRow],
+    mc: &[McRow],
+) -> Result<()> {
     let doc = Document {
         machine,
         command: std::env::args().collect::<Vec<_>>().join(" "),

@@ -89,7 +89,11 @@ mod tests {
     fn reals_and_counts() {
         assert_eq!(positive("3"), Ok(3));
         assert!(positive("0").is_err() && positive("-1").is_err() && positive("x").is_err());
-        assert!(positive_real("0").is_err() && positive_real("-1").is_err() && positive_real("inf").is_err());
+        assert!(
+            positive_real("0").is_err()
+                && positive_real("-1").is_err()
+                && positive_real("inf").is_err()
+        );
         assert!(positive_real("NaN").is_err());
         assert_eq!(finite_real("-0.01"), Ok(-0.01));
         assert!(finite_real("nan").is_err());
