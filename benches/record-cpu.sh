@@ -15,10 +15,12 @@ mkdir -p "$out"
 "$bin" devices --json "$out/devices.json" > /dev/null
 for run in $(seq 1 "$runs"); do
   uptime >> "$out/uptime.txt"
-  "$bin" stream --threads "$threads" --json "$out/stream-2p25-t$threads-run$run.json" --csv "$out/stream-2p25-t$threads-run$run.csv"
-  "$bin" stream --threads "$threads" --size 2^14 --reps 2000 --json "$out/stream-2p14-t$threads-run$run.json"
-  "$bin" mc --threads "$threads" --json "$out/mc-european-t$threads-run$run.json"
-  "$bin" mc --threads "$threads" --option asian-call --steps 52 --paths 2^22 --json "$out/mc-asian-t$threads-run$run.json"
+  # Alternate which backend goes first, so that drift in the machine favours neither.
+  if [ $((run % 2)) = 1 ]; then order=engine,rayon; else order=rayon,engine; fi
+  "$bin" stream --threads "$threads" --backends $order --json "$out/stream-2p25-t$threads-run$run.json" --csv "$out/stream-2p25-t$threads-run$run.csv"
+  "$bin" stream --threads "$threads" --backends $order --size 2^14 --reps 1000 --json "$out/stream-2p14-t$threads-run$run.json"
+  "$bin" mc --threads "$threads" --backends $order --json "$out/mc-european-t$threads-run$run.json"
+  "$bin" mc --threads "$threads" --backends $order --option asian-call --steps 52 --paths 2^22 --json "$out/mc-asian-t$threads-run$run.json"
   "$peers/run-cpu-peers.sh" "$threads" > "$out/peers-t$threads-run$run.jsonl"
 done
 uptime >> "$out/uptime.txt"

@@ -46,6 +46,10 @@ pub trait Real:
     /// Machine epsilon of `Self` (the gap between 1 and the next value, i.e. twice the unit
     /// roundoff), as `f64`.
     const EPSILON: f64;
+    /// The smallest positive normal value of `Self`, as `f64`.
+    const MIN_POSITIVE: f64;
+    /// The largest finite value of `Self`, as `f64`.
+    const MAX: f64;
     /// Rounds to nearest.
     fn from_f64(x: f64) -> Self;
     /// Exact.
@@ -57,6 +61,8 @@ pub trait Real:
 impl Real for f32 {
     const NAME: &'static str = "f32";
     const EPSILON: f64 = f32::EPSILON as f64;
+    const MIN_POSITIVE: f64 = f32::MIN_POSITIVE as f64;
+    const MAX: f64 = f32::MAX as f64;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -74,6 +80,8 @@ impl Real for f32 {
 impl Real for f64 {
     const NAME: &'static str = "f64";
     const EPSILON: f64 = f64::EPSILON;
+    const MIN_POSITIVE: f64 = f64::MIN_POSITIVE;
+    const MAX: f64 = f64::MAX;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x

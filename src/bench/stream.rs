@@ -3,12 +3,14 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use cpu_kernels::stream::dot_relative_error_bound;
 
 use super::{Progress, Timing};
 use crate::backend::{Backend, Stream};
-use crate::kernels::{Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StreamKernel, gold_replay};
+use crate::kernels::{
+    Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StreamKernel, gold_replay, passes,
+};
 use crate::report::StreamRow;
 
 #[derive(Clone, Debug)]
@@ -16,39 +18,55 @@ pub struct StreamConfig {
     pub n: usize,
     /// Repetitions including the dropped warm-up (at least 2).
     pub reps: usize,
-    /// Kernels to run, in classic order, each once per repetition.
+    /// Kernels to run, in classic order, each once per repetition of its pass (see
+    /// [`crate::kernels::passes`]).
     pub kernels: Vec<StreamKernel>,
 }
 
-/// Runs every selected kernel `reps` times on `backend`, validates the final arrays and the last dot
-/// product against the gold replay, and returns one row per kernel. An `Err` means the backend
-/// failed to run (a worker panicked, memory could not be mapped); a wrong result is a row with
-/// `valid: false`.
+impl StreamConfig {
+    /// Checks, before anything is allocated, that every pass keeps `T`'s values in range.
+    pub fn check<T: Element>(&self) -> Result<(), String> {
+        passes(&self.kernels)
+            .try_for_each(|pass| gold_replay::<T>(&pass, self.reps, self.n).map(drop))
+    }
+}
+
+/// Runs every selected kernel `reps` times on `backend`, pass by pass, validates the final arrays
+/// and the last dot product against the gold replay, and returns one row per kernel. An `Err` means
+/// the backend failed to run (a worker panicked, memory could not be mapped) or the configuration
+/// leaves `T`'s range; a wrong result is a row with `valid: false`.
 pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(
     backend: &mut B,
     cfg: &StreamConfig,
 ) -> Result<Vec<StreamRow>> {
-    let Some((gold, gold_dot)) = gold_replay::<T>(&cfg.kernels, cfg.reps, cfg.n) else {
-        bail!(
-            "{} repetitions overflow {} (nstream grows a by ~1.92x per repetition)",
-            cfg.reps,
-            T::NAME
-        )
-    };
+    let mut rows = Vec::with_capacity(cfg.kernels.len());
+    for pass in passes(&cfg.kernels) {
+        rows.extend(run_pass::<T, B>(backend, cfg, &pass)?);
+    }
+    Ok(rows)
+}
+
+fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
+    backend: &mut B,
+    cfg: &StreamConfig,
+    pass: &[StreamKernel],
+) -> Result<Vec<StreamRow>> {
+    let (gold, gold_dot) = gold_replay::<T>(pass, cfg.reps, cfg.n).map_err(anyhow::Error::msg)?;
     let (kind, threads) = (backend.kind(), backend.threads());
     let init = [INIT_A, INIT_B, INIT_C].map(T::from_f64);
     Stream::<T>::init_arrays(backend, cfg.n, init)?;
 
     let scalar = T::from_f64(SCALAR);
     // Allocated before the timed loop: nothing is allocated between two timestamps.
-    let mut times = vec![vec![0.0; cfg.kernels.len()]; cfg.reps];
+    let mut times = vec![vec![0.0; pass.len()]; cfg.reps];
     let mut dot = f64::NAN;
+    let names: Vec<_> = pass.iter().map(|k| k.name()).collect();
     let mut progress = Progress::new(
-        &format!("stream {} {}", kind.name(), T::NAME),
+        &format!("stream {} {} {}", kind.name(), T::NAME, names.join(",")),
         cfg.reps as u64,
     );
     for rep in &mut times {
-        for (time, &kernel) in rep.iter_mut().zip(&cfg.kernels) {
+        for (time, &kernel) in rep.iter_mut().zip(pass) {
             let start = Instant::now();
             let result = Stream::<T>::run(backend, kernel, scalar)?;
             *time = start.elapsed().as_secs_f64();
@@ -64,8 +82,7 @@ pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(
     Stream::<T>::release_arrays(backend);
     let dot_check = gold_dot.map(|g| check_dot::<T>(dot, g, cfg.n));
 
-    Ok(cfg
-        .kernels
+    Ok(pass
         .iter()
         .enumerate()
         .map(|(k, &kernel)| {

@@ -241,17 +241,11 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         reps: args.reps,
         kernels,
     };
-    let overflows = match args.precision {
-        Precision::F32 => crate::kernels::gold_replay::<f32>(&cfg.kernels, cfg.reps, n).is_none(),
-        Precision::F64 => crate::kernels::gold_replay::<f64>(&cfg.kernels, cfg.reps, n).is_none(),
-    };
-    if overflows {
-        return Err(usage(format!(
-            "--reps {} overflows {} with nstream (it grows a by ~1.92x per repetition): use fewer repetitions or f64",
-            args.reps,
-            precision_name(args.precision)
-        )));
+    match args.precision {
+        Precision::F32 => cfg.check::<f32>(),
+        Precision::F64 => cfg.check::<f64>(),
     }
+    .map_err(usage)?;
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let csv = args.csv.as_deref().map(reserve).transpose()?;
 
