@@ -43,12 +43,18 @@ for p in sorted(glob.glob(os.path.join(d, "peers-*.jsonl"))):
 machine = load("devices.json")[0]["machine"]
 print(f"Machine: {machine['cpu_model']}, {len(machine['allowed_cpus'])} CPUs, THP {machine['transparent_hugepages']}; "
       f"medians of {max(v[2] for v in big.values())} runs (load in uptime.txt).\n")
-print("| kernel (2^25 f32) | engine GB/s | rayon GB/s | engine / rayon |")
-print("|---|---:|---:|---:|")
+# Per-run ratios show the run-to-run noise the medians hide.
+ratios = {}
+for doc in load("stream-2p25-*.json"):
+    g = {(r["kernel"], r["backend"]): r["gbs_median"] for r in doc["stream"]}
+    for k in {k for k, _ in g}:
+        ratios.setdefault(k, []).append(g[(k, "engine")] / g[(k, "rayon")])
+print("| kernel (2^25 f32) | engine GB/s | rayon GB/s | engine / rayon (median of per-run ratios) | per-run range |")
+print("|---|---:|---:|---:|---:|")
 kernels = ["copy", "scale", "add", "triad", "dot", "nstream"]
 for k in kernels:
     e, r = big[(k, "engine")][0], big[(k, "rayon")][0]
-    print(f"| {k} | {e:.2f} | {r:.2f} | {e / r:.3f} |")
+    print(f"| {k} | {e:.2f} | {r:.2f} | {med(ratios[k]):.3f} | {min(ratios[k]):.3f}–{max(ratios[k]):.3f} |")
 print()
 omp = med(p["triad_gbs_median"] for p in peers.get("openmp-c", [])) if "openmp-c" in peers else None
 numba = med(p["triad_gbs_median"] for p in peers.get("numba", [])) if "numba" in peers else None
