@@ -61,14 +61,31 @@ impl StreamKernel {
         }
     }
 
+    /// The arrays (0 = a, 1 = b, 2 = c) the kernel reads.
+    pub fn reads(self) -> &'static [usize] {
+        match self {
+            StreamKernel::Copy => &[0],
+            StreamKernel::Scale => &[2],
+            StreamKernel::Add | StreamKernel::Dot => &[0, 1],
+            StreamKernel::Triad => &[1, 2],
+            StreamKernel::Nstream => &[0, 1, 2],
+        }
+    }
+
+    /// The array the kernel writes, if any.
+    pub fn writes(self) -> Option<usize> {
+        match self {
+            StreamKernel::Copy | StreamKernel::Add => Some(2),
+            StreamKernel::Scale => Some(1),
+            StreamKernel::Triad | StreamKernel::Nstream => Some(0),
+            StreamKernel::Dot => None,
+        }
+    }
+
     /// Arrays read plus arrays written per element, BabelStream's counting (a written array counts
     /// once, whatever the cache does to fetch it first).
     pub fn arrays_moved(self) -> usize {
-        match self {
-            StreamKernel::Copy | StreamKernel::Scale | StreamKernel::Dot => 2,
-            StreamKernel::Add | StreamKernel::Triad => 3,
-            StreamKernel::Nstream => 4,
-        }
+        self.reads().len() + usize::from(self.writes().is_some())
     }
 
     pub fn bytes(self, n: usize, elem_size: usize) -> u64 {

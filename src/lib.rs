@@ -12,6 +12,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod engine;
+pub mod gpu;
 pub mod kernels;
 pub mod machine;
 pub mod report;

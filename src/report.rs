@@ -12,6 +12,7 @@ use tempfile::NamedTempFile;
 
 use crate::backend::BackendKind;
 use crate::bench::Timing;
+use crate::gpu::AdapterSummary;
 use crate::kernels::StreamKernel;
 use crate::machine::Machine;
 
@@ -33,6 +34,12 @@ pub struct StreamRow {
     pub valid: bool,
     /// What the validation compared, or why it failed.
     pub check: String,
+    /// Offload devices only: the median kernel time (the same as `median_s`)...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_s: Option<f64>,
+    /// ...and the median time from host data to host results (upload, kernel, download).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_s: Option<f64>,
 }
 
 impl StreamRow {
@@ -62,7 +69,18 @@ impl StreamRow {
             gbs_best: bytes as f64 / timing.min_s / 1e9,
             valid,
             check,
+            kernel_s: None,
+            end_to_end_s: None,
         }
+    }
+
+    /// Adds an offload device's kernel and end-to-end times.
+    pub fn with_device_times(mut self, offload: bool, end_to_end: Option<Timing>) -> Self {
+        if offload {
+            self.kernel_s = Some(self.timing.median_s);
+            self.end_to_end_s = end_to_end.map(|t| t.median_s);
+        }
+        self
     }
 }
 
@@ -85,6 +103,30 @@ pub struct McRow {
     pub z_score: Option<f64>,
     pub check: String,
     pub valid: bool,
+    /// Offload devices only: the median kernel time, and the median host-to-host time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_s: Option<f64>,
+}
+
+/// One line of `compare`: a kernel on every backend, side by side.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareRow {
+    pub kernel: String,
+    /// "GB/s" or "M paths/s".
+    pub unit: &'static str,
+    pub engine: Option<f64>,
+    pub rayon: Option<f64>,
+    pub gpu_kernel: Option<f64>,
+    pub gpu_end_to_end: Option<f64>,
+    /// GPU kernel-only over engine.
+    pub gpu_over_engine: Option<f64>,
+    /// Whether the GPU's results agree with the engine's, and within what.
+    pub agree: String,
+    pub agrees: bool,
+    /// Memory- or compute-bound, and the fraction of each device's best measured rate reached.
+    pub bound: String,
 }
 
 /// Everything one command measured, as `--json` writes it.
@@ -93,8 +135,99 @@ pub struct Document<'a> {
     pub machine: &'a Machine,
     pub command: String,
     pub version: &'static str,
+    /// The GPU adapter the GPU rows ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<&'a AdapterSummary>,
+    /// Why the GPU rows are missing, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_missing: Option<&'a str>,
+    /// Every adapter wgpu found (`devices` only).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub adapters: &'a [AdapterSummary],
     pub stream: &'a [StreamRow],
     pub mc: &'a [McRow],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub compare: &'a [CompareRow],
+}
+
+impl<'a> Document<'a> {
+    /// A document for this command line, with no rows yet.
+    pub fn new(machine: &'a Machine) -> Self {
+        Document {
+            machine,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            version: env!("CARGO_PKG_VERSION"),
+            gpu: None,
+            gpu_missing: None,
+            adapters: &[],
+            stream: &[],
+            mc: &[],
+            compare: &[],
+        }
+    }
+}
+
+pub fn compare_table(rows: &[CompareRow]) -> Table {
+    let mut table = new_table(&[
+        "kernel",
+        "unit",
+        "engine",
+        "rayon",
+        "GPU kernel-only",
+        "GPU end-to-end",
+        "GPU / engine",
+        "agree",
+        "bound",
+    ]);
+    let value = |v: Option<f64>| num(v.map_or("-".to_string(), |v| format!("{v:.2}")));
+    for r in rows {
+        table.add_row(vec![
+            Cell::new(&r.kernel),
+            Cell::new(r.unit),
+            value(r.engine),
+            value(r.rayon),
+            value(r.gpu_kernel),
+            value(r.gpu_end_to_end),
+            num(r
+                .gpu_over_engine
+                .map_or("-".to_string(), |v| format!("{v:.2}x"))),
+            Cell::new(&r.agree),
+            Cell::new(&r.bound),
+        ]);
+    }
+    table
+}
+
+/// The adapters wgpu found; `chosen` is the one the GPU backend would use.
+pub fn adapters_table(adapters: &[AdapterSummary], chosen: Option<usize>) -> Table {
+    let mut table = new_table(&[
+        "",
+        "adapter",
+        "backend",
+        "type",
+        "driver",
+        "timestamps",
+        "f64",
+        "max buffer",
+        "max binding",
+        "groups/dim",
+    ]);
+    let mib = |b: u64| format!("{} MiB", b >> 20);
+    for (i, a) in adapters.iter().enumerate() {
+        table.add_row(vec![
+            Cell::new(if Some(i) == chosen { "*" } else { "" }),
+            Cell::new(&a.name),
+            Cell::new(&a.backend),
+            Cell::new(&a.device_type),
+            Cell::new(format!("{} {}", a.driver, a.driver_info)),
+            Cell::new(if a.timestamp_queries { "yes" } else { "no" }),
+            Cell::new(if a.shader_f64 { "yes" } else { "no" }),
+            num(mib(a.limits.max_buffer_size)),
+            num(mib(a.limits.max_storage_buffer_binding_size)),
+            num(a.limits.max_compute_workgroups_per_dimension.to_string()),
+        ]);
+    }
+    table
 }
 
 pub fn stream_table(rows: &[StreamRow]) -> Table {
@@ -129,7 +262,7 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
             Cell::new(r.kernel),
             Cell::new(r.backend),
             Cell::new(r.precision),
-            num(r.threads.to_string()),
+            num(threads(r.threads)),
             num(r.n.to_string()),
             num(format!("{:.2}", r.gbs_median)),
             num(format!("{:.2}", r.gbs_best)),
@@ -161,7 +294,7 @@ pub fn mc_table(rows: &[McRow]) -> Table {
         table.add_row(vec![
             Cell::new(r.option),
             Cell::new(r.backend),
-            num(r.threads.to_string()),
+            num(threads(r.threads)),
             num(r.paths.to_string()),
             num(r.steps.to_string()),
             num(format!("{:.1}", r.paths_per_s / 1e6)),
@@ -230,6 +363,15 @@ fn new_table(header: &[&str]) -> Table {
         table.set_header(header.to_vec());
     }
     table
+}
+
+/// CPU threads, or "-" for the GPU.
+fn threads(t: usize) -> String {
+    if t == 0 {
+        "-".to_string()
+    } else {
+        t.to_string()
+    }
 }
 
 fn num(text: String) -> Cell {

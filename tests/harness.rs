@@ -5,7 +5,7 @@
 use core_affinity::CoreId;
 use cpu_kernels::mc::{McParams, Payoff};
 use cpu_kernels::stream::Stores;
-use hexpylot::backend::{Backend, BackendKind};
+use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{McConfig, StreamConfig, run_mc, run_stream};
 use hexpylot::engine::Engine;
 use hexpylot::kernels::StreamKernel;
@@ -21,7 +21,13 @@ fn cores(threads: usize) -> Vec<CoreId> {
 
 fn backend(kind: BackendKind, threads: usize) -> Box<dyn Backend> {
     // llc_bytes = 0: cached stores; the streaming variant is covered by the direct kernel test below.
-    kind.create(&cores(threads), 0).expect("backend starts")
+    let cores = cores(threads);
+    let setup = Setup {
+        cores: &cores,
+        llc_bytes: 0,
+        adapter: None,
+    };
+    kind.create(&setup).expect("backend starts")
 }
 
 proptest! {

@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 
-use super::{ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use super::{
+    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Slot, Stream, no_arrays, total,
+};
 use crate::engine::Engine;
 use crate::kernels::{StreamKernel, stores_for};
 
@@ -45,7 +47,7 @@ impl<T: Slot> Stream<T> for EngineBackend {
         Ok(())
     }
 
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
+    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>> {
         let Arrays {
             abc: [a, b, c],
             stores,
@@ -56,7 +58,7 @@ impl<T: Slot> Stream<T> for EngineBackend {
             &mut self.partials,
             |_, _, (a, b, c)| kernel.run_cpu(a, b, c, scalar, stores),
         )?;
-        Ok(self.partials.iter().sum())
+        Ok(Ran::host(self.partials.iter().sum()))
     }
 
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
@@ -72,7 +74,7 @@ impl<T: Slot> Stream<T> for EngineBackend {
 }
 
 impl MonteCarlo for EngineBackend {
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
+    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>> {
         self.blocks
             .resize(mc::block_count(paths), McSums::default());
         self.engine
@@ -81,7 +83,7 @@ impl MonteCarlo for EngineBackend {
                     *slot = mc::simulate_block(params, paths, block);
                 }
             })?;
-        Ok(total(&self.blocks))
+        Ok(Ran::host(total(&self.blocks)))
     }
 }
 

@@ -2,6 +2,7 @@
 //! backends: the HexPylot engine and rayon. The harness (`crate::bench`) only sees these traits.
 
 mod engine;
+mod gpu;
 mod rayon_pool;
 
 use std::borrow::Cow;
@@ -10,14 +11,41 @@ use anyhow::Result;
 use clap::ValueEnum;
 use core_affinity::CoreId;
 use cpu_kernels::mc::{McParams, McSums};
-use cpu_kernels::stream::Stores;
+use cpu_kernels::stream::{Stores, dot_relative_error_bound};
 use serde::Serialize;
 
 use crate::engine::SharedArray;
 use crate::kernels::{Element, StreamKernel};
 
 pub use engine::EngineBackend;
+pub use gpu::GpuBackend;
 pub use rayon_pool::RayonBackend;
+
+/// One run of a kernel, as a backend reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct Ran<V> {
+    pub value: V,
+    /// The kernel's time as the device measured it (GPU timestamp queries, or submit to
+    /// completion); `None` where the harness's host clock around the call is the kernel's time.
+    pub kernel_s: Option<f64>,
+}
+
+impl<V> Ran<V> {
+    /// A run timed by the harness's host clock.
+    pub fn host(value: V) -> Self {
+        Ran {
+            value,
+            kernel_s: None,
+        }
+    }
+}
+
+/// How a backend's random numbers compare with `cpu_kernels`'.
+#[derive(Clone, Debug)]
+pub struct RngAgreement {
+    pub agrees: bool,
+    pub detail: String,
+}
 
 /// The stream benchmark's view of a backend, for one element type.
 pub trait Stream<T: Element> {
@@ -25,24 +53,76 @@ pub trait Stream<T: Element> {
     /// process them. Replaces any arrays from an earlier run.
     fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()>;
     /// Runs one kernel once over the whole arrays. Returns the dot product for `Dot`, 0 otherwise.
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64>;
+    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>>;
     /// The arrays as they are now (a, b, c), for validation.
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]>;
     /// Frees the arrays.
     fn release_arrays(&mut self);
+    /// One run of `kernel` from data in host memory to results in host memory (upload, kernel,
+    /// download), in seconds; `None` where the data never leaves host memory.
+    fn end_to_end(
+        &mut self,
+        _kernel: StreamKernel,
+        _scalar: T,
+        _host: &[Vec<T>; 3],
+    ) -> Result<Option<f64>> {
+        Ok(None)
+    }
+    /// The largest relative difference from the gold values an element may show after `reps`
+    /// repetitions: 0 (exact) where every operation is the replay's own.
+    fn element_tolerance(&self, _reps: usize) -> f64 {
+        0.0
+    }
+    /// Checks, before anything is allocated, that arrays of `n` elements fit the backend's memory
+    /// limits (the CLI checks host memory for every backend).
+    fn check_size(&self, _n: usize) -> Result<()> {
+        Ok(())
+    }
+    /// The largest relative error of the dot product over `n` elements.
+    fn dot_bound(&self, n: usize) -> f64 {
+        dot_relative_error_bound::<T>(n)
+    }
 }
 
 /// The Monte Carlo benchmark's view of a backend.
 pub trait MonteCarlo {
     /// Simulates `paths` paths and returns the undiscounted payoff sums. For CPU backends the sums
     /// are bit-identical whatever the thread count (blocks summed in block order).
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums>;
+    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>>;
+    /// For a backend with its own implementation of the random numbers: whether its Philox words
+    /// and normals agree with `cpu_kernels`' for `seed`. `None` where the backend runs
+    /// `cpu_kernels` itself.
+    fn rng_agreement(&mut self, _seed: u64) -> Result<Option<RngAgreement>> {
+        Ok(None)
+    }
+    /// Checks, before anything runs, that the backend can simulate this many paths and steps.
+    fn check_mc(&self, _params: &McParams, _paths: u64) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A whole backend: both element types of the stream set, and Monte Carlo.
 pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo {
     fn kind(&self) -> BackendKind;
+    /// CPU threads; 0 for the GPU.
     fn threads(&self) -> usize;
+    /// The GPU adapter, for GPU backends.
+    fn adapter(&self) -> Option<&crate::gpu::AdapterSummary> {
+        None
+    }
+    /// The device it computes on, as the reports name it.
+    fn device_name(&self) -> String {
+        format!("{} CPU threads", self.threads())
+    }
+    /// How kernel times are taken.
+    fn timer(&self) -> &'static str {
+        "host clock"
+    }
+    /// Whether the backend computes in its own memory, so that data must be moved there and back
+    /// (and an end-to-end time means something).
+    fn is_offload(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, Serialize)]
@@ -52,6 +132,18 @@ pub enum BackendKind {
     Engine,
     /// A rayon thread pool of the same size, pinned.
     Rayon,
+    /// WGSL compute shaders through wgpu.
+    Gpu,
+}
+
+/// What building a backend needs.
+pub struct Setup<'a> {
+    /// One CPU thread per entry.
+    pub cores: &'a [CoreId],
+    /// Sizes the streaming-store decision (see [`crate::kernels::stores_for`]).
+    pub llc_bytes: u64,
+    /// A substring of the GPU adapter's name; the preferred adapter when `None`.
+    pub adapter: Option<&'a str>,
 }
 
 impl BackendKind {
@@ -59,15 +151,16 @@ impl BackendKind {
         match self {
             BackendKind::Engine => "engine",
             BackendKind::Rayon => "rayon",
+            BackendKind::Gpu => "gpu",
         }
     }
 
-    /// Builds the backend on `cores` (one thread per entry). `llc_bytes` sizes the streaming-store
-    /// decision (see [`crate::kernels::stores_for`]).
-    pub fn create(self, cores: &[CoreId], llc_bytes: u64) -> Result<Box<dyn Backend>> {
+    /// Builds the backend: threads spawned and pinned, or the GPU context and pipelines.
+    pub fn create(self, setup: &Setup<'_>) -> Result<Box<dyn Backend>> {
         Ok(match self {
-            BackendKind::Engine => Box::new(EngineBackend::new(cores, llc_bytes)?),
-            BackendKind::Rayon => Box::new(RayonBackend::new(cores, llc_bytes)?),
+            BackendKind::Engine => Box::new(EngineBackend::new(setup.cores, setup.llc_bytes)?),
+            BackendKind::Rayon => Box::new(RayonBackend::new(setup.cores, setup.llc_bytes)?),
+            BackendKind::Gpu => Box::new(GpuBackend::new(setup.adapter)?),
         })
     }
 }

@@ -10,7 +10,9 @@ use cpu_kernels::mc::{self, McParams, McSums};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::{ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Slot, Stream, no_arrays, total};
+use super::{
+    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Slot, Stream, no_arrays, total,
+};
 use crate::engine::SharedArray;
 use crate::kernels::{StreamKernel, stores_for};
 
@@ -71,19 +73,19 @@ impl<T: Slot> Stream<T> for RayonBackend {
         Ok(())
     }
 
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<f64> {
+    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>> {
         let Arrays {
             abc: [a, b, c],
             stores,
         } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
         let (stores, chunk) = (*stores, chunk_len::<T>(a.len(), self.threads));
-        Ok(self.pool.install(|| {
+        Ok(Ran::host(self.pool.install(|| {
             a.par_chunks_mut(chunk)
                 .zip(b.par_chunks_mut(chunk))
                 .zip(c.par_chunks_mut(chunk))
                 .map(|((a, b), c)| kernel.run_cpu(a, b, c, scalar, stores))
                 .sum()
-        }))
+        })))
     }
 
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
@@ -99,7 +101,7 @@ impl<T: Slot> Stream<T> for RayonBackend {
 }
 
 impl MonteCarlo for RayonBackend {
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<McSums> {
+    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>> {
         self.blocks
             .resize(mc::block_count(paths), McSums::default());
         let blocks = &mut self.blocks;
@@ -109,7 +111,7 @@ impl MonteCarlo for RayonBackend {
                 .enumerate()
                 .for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
         });
-        Ok(total(&self.blocks))
+        Ok(Ran::host(total(&self.blocks)))
     }
 }
 

@@ -35,19 +35,24 @@ pub struct McOutcome {
 pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     let (kind, threads) = (backend.kind(), backend.threads());
     let mut times = vec![0.0; cfg.reps];
+    // Host clock around each call: for an offload device, parameters in, kernel, sums out.
+    let mut walls = vec![0.0; cfg.reps];
     let mut first: Option<McSums> = None;
     let mut repeatable = true;
     let mut progress = Progress::new(&format!("mc {}", kind.name()), cfg.reps as u64);
-    for time in &mut times {
+    for (time, wall) in times.iter_mut().zip(&mut walls) {
         let start = Instant::now();
-        let sums = backend.simulate(&cfg.params, cfg.paths)?;
-        *time = start.elapsed().as_secs_f64();
-        repeatable &= *first.get_or_insert(sums) == sums;
+        let ran = backend.simulate(&cfg.params, cfg.paths)?;
+        *wall = start.elapsed().as_secs_f64();
+        *time = ran.kernel_s.unwrap_or(*wall);
+        repeatable &= *first.get_or_insert(ran.value) == ran.value;
         progress.step();
     }
     drop(progress);
     let sums = first.expect("at least one repetition");
     let timing = Timing::from_times(&mut times[1..]);
+    let offload = backend.is_offload();
+    let end_to_end_s = offload.then(|| Timing::from_times(&mut walls[1..]).median_s);
     let (price, std_error) = sums.estimate(cfg.params.discount());
     let reference = mc::closed_form(&cfg.params);
     let z_score = reference.map(|r| (price - r) / std_error);
@@ -86,6 +91,8 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
         z_score,
         check,
         valid,
+        kernel_s: offload.then_some(timing.median_s),
+        end_to_end_s,
     };
     Ok(McOutcome { row, sums })
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result, 2 for bad
 //! input (always a single line on stderr, before anything is allocated or measured).
 
+mod compare;
 mod parse;
 
 use std::io::Write;
@@ -14,8 +15,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use core_affinity::CoreId;
 use cpu_kernels::mc::McParams;
 
-use crate::backend::BackendKind;
+use crate::backend::{Backend, BackendKind, Setup, Stream};
 use crate::bench::{McConfig, StreamConfig, run_mc, run_stream};
+use crate::gpu::GpuError;
 use crate::kernels::{OptionKind, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::report::{self, Document, McRow, OutputFile, StreamRow};
@@ -37,8 +39,35 @@ enum Command {
     Stream(StreamArgs),
     /// Monte Carlo option pricing under geometric Brownian motion: paths per second.
     Mc(McArgs),
-    /// The machine: CPU, cores, caches, memory.
+    /// The stream set and Monte Carlo (European and arithmetic Asian) on engine, rayon and GPU, in
+    /// one table, with CPU/GPU agreement checked.
+    Compare(CompareArgs),
+    /// The machine: CPU, cores, caches, memory, and the GPU adapters wgpu finds.
     Devices(DevicesArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// Elements per stream array: 33554432, 2^25 or 32Mi.
+    #[arg(long, default_value = "2^25", value_parser = parse::size, allow_hyphen_values = true)]
+    size: u64,
+    /// Monte Carlo paths: 16777216, 2^24 or 16Mi.
+    #[arg(long, default_value = "2^24", value_parser = parse::size, allow_hyphen_values = true)]
+    paths: u64,
+    /// Monitoring dates of the arithmetic Asian option.
+    #[arg(long, default_value = "52", value_parser = parse::positive, allow_hyphen_values = true)]
+    steps: usize,
+    /// Repetitions of the stream set; the first is a warm-up and is not timed.
+    #[arg(long, default_value = "20", value_parser = parse::positive, allow_hyphen_values = true)]
+    reps: usize,
+    /// Repetitions of each Monte Carlo run; the first is a warm-up and is not timed.
+    #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
+    mc_reps: usize,
+    /// Philox key for the Monte Carlo runs.
+    #[arg(long, default_value = "20261124")]
+    seed: u64,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +152,9 @@ struct Common {
     /// Write the results as JSON here (atomically).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The GPU adapter to use: a substring of its name (see `hexpylot devices`).
+    #[arg(long)]
+    adapter: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +162,9 @@ struct DevicesArgs {
     /// Write the machine description as JSON here (atomically).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Mark the GPU adapter whose name contains this instead of the preferred one.
+    #[arg(long)]
+    adapter: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -194,27 +229,49 @@ fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Stream(args) => stream(args, &cores, &machine),
         Command::Mc(args) => mc(args, &cores, &machine),
+        Command::Compare(args) => compare::compare(args, &cores, &machine),
         Command::Devices(args) => {
             let json = args.json.as_deref().map(reserve).transpose()?;
             println!("{}", report::machine_table(&machine));
+            let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
+            if adapters.is_empty() {
+                println!("GPU adapters: none found ({})", GpuError::NoAdapter);
+            } else {
+                println!("{}", report::adapters_table(&adapters, chosen));
+                match (&args.adapter, chosen) {
+                    (Some(wanted), None) => {
+                        return Err(usage(format!("no GPU adapter matches {wanted:?}")));
+                    }
+                    _ => println!("* the adapter the GPU backend uses"),
+                }
+            }
             if let Some(out) = json {
-                write_json(out, &machine, &[], &[])?;
+                write_json(
+                    out,
+                    &Document {
+                        adapters: &adapters,
+                        ..Document::new(&machine)
+                    },
+                )?;
             }
             Ok(true)
         }
     }
 }
 
-fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
-    let threads = threads(&args.common, cores)?;
-    let elem = match args.precision {
-        Precision::F32 => 4u128,
-        Precision::F64 => 8,
-    };
-    let n = usize::try_from(args.size).map_err(|_| {
+/// The stream request, checked before anything is allocated: the size fits host memory and the
+/// address space, and the repetitions keep every value in the normal range.
+fn stream_config(
+    size: u64,
+    precision: Precision,
+    reps: usize,
+    kernels: &[StreamKernel],
+    machine: &Machine,
+) -> Result<StreamConfig> {
+    let elem = precision_bytes(precision);
+    let n = usize::try_from(size).map_err(|_| {
         usage(format!(
-            "--size {} does not fit this machine's address space",
-            args.size
+            "--size {size} does not fit this machine's address space"
         ))
     })?;
     let need = 3 * elem * n as u128;
@@ -223,31 +280,54 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         return Err(usage(format!(
             "--size {n} needs {} for three {} arrays, but only {} of memory is available",
             human_bytes(need),
-            precision_name(args.precision),
+            precision_name(precision),
             human_bytes(available)
         )));
     }
-    if args.reps < 2 {
-        return Err(usage(
-            "--reps must be at least 2 (the first repetition is a warm-up)",
-        ));
-    }
-    let mut kernels = args.kernels.clone();
+    check_reps(reps, "--reps")?;
+    let mut kernels = kernels.to_vec();
     kernels.sort();
     kernels.dedup();
-    let backends = dedup(&args.backends);
-    let cfg = StreamConfig {
-        n,
-        reps: args.reps,
-        kernels,
-    };
-    match args.precision {
+    let cfg = StreamConfig { n, reps, kernels };
+    match precision {
         Precision::F32 => cfg.check::<f32>(),
         Precision::F64 => cfg.check::<f64>(),
     }
     .map_err(usage)?;
+    Ok(cfg)
+}
+
+fn check_reps(reps: usize, flag: &str) -> Result<()> {
+    if reps < 2 {
+        return Err(usage(format!(
+            "{flag} must be at least 2 (the first repetition is a warm-up)"
+        )));
+    }
+    Ok(())
+}
+
+fn precision_bytes(p: Precision) -> u128 {
+    match p {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    }
+}
+
+fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
+    let threads = threads(&args.common, cores)?;
+    let cfg = stream_config(args.size, args.precision, args.reps, &args.kernels, machine)?;
+    let (n, elem) = (cfg.n, precision_bytes(args.precision));
+    let backends = dedup(&args.backends);
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let csv = args.csv.as_deref().map(reserve).transpose()?;
+    let mut opened = open(&backends, &setup(&args.common, cores, threads, machine))?;
+    for b in &opened.backends {
+        match args.precision {
+            Precision::F32 => Stream::<f32>::check_size(&**b, n),
+            Precision::F64 => Stream::<f64>::check_size(&**b, n),
+        }
+        .map_err(limit_is_usage)?;
+    }
 
     println!(
         "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {threads} threads on {}",
@@ -256,20 +336,19 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         args.reps,
         machine.cpu_model
     );
+    opened.describe_gpu();
     let mut rows: Vec<StreamRow> = Vec::new();
-    let mut ok = true;
-    for kind in backends {
-        let result = kind
-            .create(&cores[..threads], machine.llc_bytes())
-            .and_then(|mut backend| match args.precision {
-                Precision::F32 => run_stream::<f32, _>(&mut *backend, &cfg),
-                Precision::F64 => run_stream::<f64, _>(&mut *backend, &cfg),
-            });
+    let mut ok = opened.gpu_ok();
+    for backend in &mut opened.backends {
+        let result = match args.precision {
+            Precision::F32 => run_stream::<f32, _>(&mut **backend, &cfg),
+            Precision::F64 => run_stream::<f64, _>(&mut **backend, &cfg),
+        };
         match result {
             Ok(r) => rows.extend(r),
             Err(e) => {
                 ok = false;
-                eprintln!("FAILED: stream on {}: {e:#}", kind.name());
+                eprintln!("FAILED: stream on {}: {e:#}", backend.kind().name());
             }
         }
     }
@@ -282,7 +361,13 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         );
     }
     if let Some(out) = json {
-        write_json(out, machine, &rows, &[])?;
+        write_json(
+            out,
+            &Document {
+                stream: &rows,
+                ..opened.document(machine)
+            },
+        )?;
     }
     if let Some(out) = csv {
         out.commit(&report::stream_csv(&rows)?)?;
@@ -292,17 +377,8 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
 
 fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;
-    let steps = args.steps.unwrap_or(args.option.default_steps() as usize);
-    let steps = u32::try_from(steps).map_err(|_| {
-        usage(format!(
-            "--steps {steps} is beyond the counter space (at most 2^32 - 1)"
-        ))
-    })?;
-    if args.reps < 2 {
-        return Err(usage(
-            "--reps must be at least 2 (the first repetition is a warm-up)",
-        ));
-    }
+    let steps = mc_steps(args.steps.unwrap_or(args.option.default_steps() as usize))?;
+    check_reps(args.reps, "--reps")?;
     let params = McParams {
         payoff: args.option.0,
         s0: args.s0,
@@ -319,6 +395,13 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         reps: args.reps,
     };
     let json = args.common.json.as_deref().map(reserve).transpose()?;
+    let mut opened = open(
+        &args.backends,
+        &setup(&args.common, cores, threads, machine),
+    )?;
+    for b in &opened.backends {
+        b.check_mc(&params, args.paths).map_err(limit_is_usage)?;
+    }
 
     println!(
         "mc: {} S0={} K={} r={} sigma={} T={} steps={steps}, {} paths, seed {}, {} repetitions (first dropped), {threads} threads",
@@ -332,23 +415,22 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         args.seed,
         args.reps
     );
+    opened.describe_gpu();
     let mut rows: Vec<McRow> = Vec::new();
-    let mut ok = true;
+    let mut ok = opened.gpu_ok();
     let mut first_sums = None;
-    for kind in dedup(&args.backends) {
-        match kind
-            .create(&cores[..threads], machine.llc_bytes())
-            .and_then(|mut b| run_mc(&mut *b, &cfg))
-        {
+    for backend in &mut opened.backends {
+        let kind = backend.kind();
+        match run_mc(&mut **backend, &cfg) {
             Ok(mut outcome) => {
                 // Same seed, same paths, same block order: CPU backends must agree bit for bit.
-                let (reference_backend, sums) = *first_sums.get_or_insert((kind, outcome.sums));
-                if sums != outcome.sums {
-                    outcome.row.valid = false;
-                    outcome.row.check = format!(
-                        "sums differ from {}'s for the same seed",
-                        reference_backend.name()
-                    );
+                if kind != BackendKind::Gpu {
+                    let (reference, sums) = *first_sums.get_or_insert((kind, outcome.sums));
+                    if sums != outcome.sums {
+                        outcome.row.valid = false;
+                        outcome.row.check =
+                            format!("sums differ from {}'s for the same seed", reference.name());
+                    }
                 }
                 rows.push(outcome.row);
             }
@@ -364,9 +446,23 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         eprintln!("FAILED: {} on {}: {}", r.option, r.backend, r.check);
     }
     if let Some(out) = json {
-        write_json(out, machine, &[], &rows)?;
+        write_json(
+            out,
+            &Document {
+                mc: &rows,
+                ..opened.document(machine)
+            },
+        )?;
     }
     Ok(ok)
+}
+
+fn mc_steps(steps: usize) -> Result<u32> {
+    u32::try_from(steps).map_err(|_| {
+        usage(format!(
+            "--steps {steps} is beyond the counter space (at most 2^32 - 1)"
+        ))
+    })
 }
 
 fn threads(common: &Common, cores: &[CoreId]) -> Result<usize> {
@@ -384,22 +480,100 @@ fn reserve(path: &std::path::Path) -> Result<OutputFile> {
     OutputFile::reserve(path).map_err(|e| usage(format!("cannot write {}: {e:#}", path.display())))
 }
 
-fn write_json(
-    out: OutputFile,
-    machine: &Machine,
-    stream: &[StreamRow],
-    mc: &[McRow],
-) -> Result<()> {
-    let doc = Document {
-        machine,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        version: env!("CARGO_PKG_VERSION"),
-        stream,
-        mc,
-    };
-    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+fn write_json(out: OutputFile, doc: &Document<'_>) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
     bytes.write_all(b"\n")?;
     out.commit(&bytes)
+}
+
+fn setup<'a>(
+    common: &'a Common,
+    cores: &'a [CoreId],
+    threads: usize,
+    machine: &Machine,
+) -> Setup<'a> {
+    Setup {
+        cores: &cores[..threads],
+        llc_bytes: machine.llc_bytes(),
+        adapter: common.adapter.as_deref(),
+    }
+}
+
+/// The backends of one command, built before anything is allocated.
+struct Opened {
+    backends: Vec<Box<dyn Backend>>,
+    /// Why the GPU asked for is not among them.
+    gpu_missing: Option<String>,
+    /// Whether that was a failure rather than the absence of any adapter.
+    gpu_failed: bool,
+}
+
+impl Opened {
+    /// False when the GPU was asked for and failed to start, or is absent while
+    /// `HEXPYLOT_REQUIRE_GPU=1`.
+    fn gpu_ok(&self) -> bool {
+        !self.gpu_failed
+            && (self.gpu_missing.is_none()
+                || std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() != Ok("1"))
+    }
+
+    /// A JSON document naming the GPU (or why there is none).
+    fn document<'a>(&'a self, machine: &'a Machine) -> Document<'a> {
+        Document {
+            gpu: self.backends.iter().find_map(|b| b.adapter()),
+            gpu_missing: self.gpu_missing.as_deref(),
+            ..Document::new(machine)
+        }
+    }
+
+    /// Says which GPU runs and how its kernels are timed, or why none runs.
+    fn describe_gpu(&self) {
+        if let Some(why) = &self.gpu_missing {
+            println!("gpu: not run: {}", why.lines().next().unwrap_or_default());
+        }
+        for b in self
+            .backends
+            .iter()
+            .filter(|b| b.kind() == BackendKind::Gpu)
+        {
+            println!("gpu: {}; kernel times from {}", b.device_name(), b.timer());
+        }
+    }
+}
+
+/// Builds each backend once, in the order given. A GPU that cannot be opened is left out with its
+/// reason, so that the CPU rows still run; naming an adapter that does not exist is bad input.
+fn open(kinds: &[BackendKind], setup: &Setup<'_>) -> Result<Opened> {
+    let mut opened = Opened {
+        backends: Vec::new(),
+        gpu_missing: None,
+        gpu_failed: false,
+    };
+    for kind in dedup(kinds) {
+        match kind.create(setup) {
+            Ok(b) => opened.backends.push(b),
+            Err(e) if kind == BackendKind::Gpu => match e.downcast_ref::<GpuError>() {
+                Some(GpuError::NoMatch { .. }) => return Err(usage(e.to_string())),
+                Some(GpuError::NoAdapter) => opened.gpu_missing = Some(e.to_string()),
+                // An adapter that fails to build the kernels is a failure, not an absence.
+                _ => {
+                    eprintln!("FAILED: starting the GPU: {e:#}");
+                    opened.gpu_failed = true;
+                    opened.gpu_missing = Some(format!("{e:#}"));
+                }
+            },
+            Err(e) => return Err(e.context(format!("starting {}", kind.name()))),
+        }
+    }
+    Ok(opened)
+}
+
+/// A request past a device's limits is bad input (exit 2); anything else stays a failure.
+fn limit_is_usage(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<GpuError>() {
+        Some(GpuError::Limit(msg)) => usage(msg.clone()),
+        _ => e,
+    }
 }
 
 /// The backends in the order given, each once.

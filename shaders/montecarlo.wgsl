@@ -1,0 +1,184 @@
+// Monte Carlo entry points over philox.wgsl (prepended by the host). Each entry point has its own
+// bindings in group 0: only the globals an entry point uses are part of its interface.
+//
+// Every grid is one-dimensional and at most the device's per-dimension limit; invocations cover
+// the rest with a grid-stride loop. Must equal hexpylot::gpu::WORKGROUP.
+const WORKGROUP: u32 = 256u;
+
+// ---- philox_words: raw Philox4x32-10 words for given counters ----------------------------------
+
+struct PhiloxParams {
+    key: vec2<u32>,
+    count: u32,
+}
+
+@group(0) @binding(0) var<storage, read> philox_in: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> philox_out: array<vec4<u32>>;
+@group(0) @binding(2) var<uniform> philox_params: PhiloxParams;
+
+@compute @workgroup_size(WORKGROUP)
+fn philox_words(@builtin(global_invocation_id) gid: vec3<u32>,
+                @builtin(num_workgroups) groups: vec3<u32>) {
+    let stride = groups.x * WORKGROUP;
+    for (var i = gid.x; i < philox_params.count; i += stride) {
+        philox_out[i] = philox4x32_10(philox_in[i], philox_params.key);
+    }
+}
+
+// ---- normals: z[path · steps + step], as cpu_kernels::mc::normal_at gives them ----------------
+
+struct NormalParams {
+    key: vec2<u32>,
+    paths: u32,
+    steps: u32,
+    // Always 0; see opaque().
+    zero: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> normal_out: array<f32>;
+@group(0) @binding(1) var<uniform> normal_params: NormalParams;
+
+// One invocation per (quad of paths, step): the host keeps paths · steps below 2^32, so every index
+// fits a u32 and the counter's high word is 0.
+@compute @workgroup_size(WORKGROUP)
+fn normals(@builtin(global_invocation_id) gid: vec3<u32>,
+           @builtin(num_workgroups) groups: vec3<u32>) {
+    let p = normal_params;
+    zero_bits = p.zero;
+    let items = ((p.paths + 3u) / 4u) * p.steps;
+    let stride = groups.x * WORKGROUP;
+    for (var i = gid.x; i < items; i += stride) {
+        let m = i / p.steps;
+        let step = i % p.steps;
+        let z = normals4(vec4<u32>(m, 0u, step, 0u), p.key);
+        for (var l = 0u; l < 4u; l++) {
+            let path = 4u * m + l;
+            if path < p.paths {
+                normal_out[path * p.steps + step] = z[l];
+            }
+        }
+    }
+}
+
+// ---- simulate: per-workgroup payoff sums ---------------------------------------------------------
+
+// Mirrors the f32 constants of cpu_kernels::mc::PathConsts (computed on the host exactly as there).
+struct SimParams {
+    key: vec2<u32>,
+    // Number of quads of paths (4m .. 4m+3 share a Philox counter), and the last one's index,
+    // as (lo, hi) words.
+    quads: vec2<u32>,
+    last: vec2<u32>,
+    // Live paths in the last quad, 1 to 4.
+    live_last: u32,
+    steps: u32,
+    drift: f32,
+    vol: f32,
+    s0: f32,
+    strike: f32,
+    inv_steps: f32,
+    // 0 European, 1 arithmetic Asian, 2 geometric Asian.
+    average: u32,
+    put: u32,
+    // Always 0; see opaque().
+    zero: u32,
+}
+
+// A sum (hi + lo, lo carrying the rounding errors of hi) and a path count.
+struct Partial {
+    sum: vec2<f32>,
+    sum_sq: vec2<f32>,
+    count: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> partials: array<Partial>;
+@group(0) @binding(1) var<uniform> sim: SimParams;
+
+var<workgroup> shared_partials: array<Partial, WORKGROUP>;
+
+// opaque() lane by lane.
+fn opaque4(v: vec4<f32>) -> vec4<f32> {
+    return bitcast<vec4<f32>>(bitcast<vec4<u32>>(v) ^ vec4<u32>(zero_bits));
+}
+
+// (hi, lo) + x: Knuth's two-sum moves the exact rounding error of hi + x into lo (opaque() keeps a
+// compiler that may reassociate from folding that error term to zero).
+fn accumulate(acc: vec2<f32>, x: f32) -> vec2<f32> {
+    let s = opaque(acc.x + x);
+    let back = opaque(s - acc.x);
+    let err = opaque(acc.x - opaque(s - back)) + opaque(x - back);
+    return vec2<f32>(s, acc.y + err);
+}
+
+fn merge(a: Partial, b: Partial) -> Partial {
+    let sum = accumulate(vec2<f32>(a.sum.x, a.sum.y + b.sum.y), b.sum.x);
+    let sum_sq = accumulate(vec2<f32>(a.sum_sq.x, a.sum_sq.y + b.sum_sq.y), b.sum_sq.x);
+    return Partial(sum, sum_sq, a.count + b.count);
+}
+
+fn exp4(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(exp_f32(v.x), exp_f32(v.y), exp_f32(v.z), exp_f32(v.w));
+}
+
+// mirrors cpu_kernels::mc::Paths::{step, payoff} for the four paths of quad m: lanes in path
+// order, every operation lane-wise, the same IEEE operation per path as on the CPU (opaque4 as
+// opaque() in philox.wgsl: no fused or reassociated additions)
+fn quad_payoffs(m: vec2<u32>) -> vec4<f32> {
+    var y = vec4<f32>(0.0f);
+    var acc = vec4<f32>(0.0f);
+    for (var step = 0u; step < sim.steps; step++) {
+        let z = normals4(vec4<u32>(m.x, m.y, step, 0u), sim.key);
+        y = opaque4(y + opaque4(opaque4(z * sim.vol) + sim.drift));
+        if sim.average == 1u {
+            acc = opaque4(acc + opaque4(exp4(y)));
+        } else if sim.average == 2u {
+            acc = opaque4(acc + y);
+        }
+    }
+    var x: vec4<f32>;
+    if sim.average == 0u {
+        x = exp4(y) * sim.s0;
+    } else if sim.average == 1u {
+        x = (acc * sim.inv_steps) * sim.s0;
+    } else {
+        x = exp4(acc * sim.inv_steps) * sim.s0;
+    }
+    x = opaque4(x);
+    let d = select(x - sim.strike, sim.strike - x, sim.put != 0u);
+    return select(vec4<f32>(0.0f), d, d > vec4<f32>(0.0f));
+}
+
+// Each invocation simulates quads gid, gid + stride, … (64-bit quad indices), accumulating its
+// payoffs in order with two-sum; the workgroup then folds its 256 partials in a fixed tree.
+// Deterministic for a given grid: no atomics, every addition in a fixed order.
+@compute @workgroup_size(WORKGROUP)
+fn simulate(@builtin(global_invocation_id) gid: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32,
+            @builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(num_workgroups) groups: vec3<u32>) {
+    zero_bits = sim.zero;
+    let stride = groups.x * WORKGROUP;
+    var mine = Partial(vec2<f32>(0.0f), vec2<f32>(0.0f), 0u);
+    var m = vec2<u32>(gid.x, 0u);
+    while m.y < sim.quads.y || (m.y == sim.quads.y && m.x < sim.quads.x) {
+        let pay = quad_payoffs(m);
+        let live = select(4u, sim.live_last, all(m == sim.last));
+        for (var l = 0u; l < live; l++) {
+            mine.sum = accumulate(mine.sum, pay[l]);
+            mine.sum_sq = accumulate(mine.sum_sq, opaque(pay[l] * pay[l]));
+        }
+        mine.count += live;
+        let next = m.x + stride;
+        m = vec2<u32>(next, m.y + select(0u, 1u, next < m.x));
+    }
+    shared_partials[lid] = mine;
+    for (var half = WORKGROUP / 2u; half > 0u; half /= 2u) {
+        workgroupBarrier();
+        if lid < half {
+            shared_partials[lid] = merge(shared_partials[lid], shared_partials[lid + half]);
+        }
+    }
+    if lid == 0u {
+        partials[wid.x] = shared_partials[0];
+    }
+}

@@ -1,0 +1,236 @@
+//! `hexpylot compare`: the stream set and Monte Carlo on engine, rayon and GPU, one table, with
+//! the GPU's results checked against the engine's.
+
+use anyhow::Result;
+use core_affinity::CoreId;
+use cpu_kernels::mc::{McParams, Payoff};
+
+use super::{
+    CompareArgs, Precision, check_reps, limit_is_usage, mc_steps, open, reserve, setup,
+    stream_config, threads, write_json,
+};
+use crate::backend::{BackendKind, Stream};
+use crate::bench::{McConfig, run_mc, run_stream};
+use crate::kernels::{OptionKind, StreamKernel};
+use crate::machine::Machine;
+use crate::report::{self, CompareRow, Document, McRow, StreamRow};
+
+/// The GPU's price may differ from the engine's by this fraction of one standard error. Both
+/// price the very same paths; what differs is the f32 rounding of the GPU's transcendental
+/// functions and FMA contraction (a few ulp per path, see `crate::gpu::NORMAL_ULPS`) and its f32
+/// workgroup sums: relative effects near 1e-6, where one standard error of 2^24 paths is about
+/// 3e-4 of the price.
+const PRICE_TOLERANCE_SE: f64 = 0.01;
+
+pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
+    let threads = threads(&args.common, cores)?;
+    let cfg = stream_config(
+        args.size,
+        Precision::F32,
+        args.reps,
+        &StreamKernel::ALL,
+        machine,
+    )?;
+    check_reps(args.mc_reps, "--mc-reps")?;
+    let asian_steps = mc_steps(args.steps)?;
+    let options = [
+        (Payoff::EuropeanCall, 1),
+        (Payoff::AsianArithmeticCall, asian_steps),
+    ]
+    .map(|(payoff, steps)| McConfig {
+        params: McParams {
+            payoff,
+            s0: 100.0,
+            strike: 100.0,
+            rate: 0.05,
+            sigma: 0.2,
+            maturity: 1.0,
+            steps,
+            seed: args.seed,
+        },
+        paths: args.paths,
+        reps: args.mc_reps,
+    });
+    let json = args.common.json.as_deref().map(reserve).transpose()?;
+    let kinds = [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu];
+    let mut opened = open(&kinds, &setup(&args.common, cores, threads, machine))?;
+    for b in &opened.backends {
+        Stream::<f32>::check_size(&**b, cfg.n).map_err(limit_is_usage)?;
+        for o in &options {
+            b.check_mc(&o.params, o.paths).map_err(limit_is_usage)?;
+        }
+    }
+
+    println!(
+        "compare: stream n = {} f32, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {asian_steps} dates), {} repetitions; {threads} CPU threads on {}",
+        cfg.n, cfg.reps, args.paths, args.mc_reps, machine.cpu_model
+    );
+    opened.describe_gpu();
+
+    let mut ok = opened.gpu_ok();
+    let mut stream_rows: Vec<StreamRow> = Vec::new();
+    let mut mc_rows: Vec<McRow> = Vec::new();
+    let mut rng = None;
+    for backend in &mut opened.backends {
+        let name = backend.kind().name();
+        match run_stream::<f32, _>(&mut **backend, &cfg) {
+            Ok(rows) => stream_rows.extend(rows),
+            Err(e) => {
+                ok = false;
+                eprintln!("FAILED: stream on {name}: {e:#}");
+            }
+        }
+        for o in &options {
+            match run_mc(&mut **backend, o) {
+                Ok(outcome) => mc_rows.push(outcome.row),
+                Err(e) => {
+                    ok = false;
+                    eprintln!("FAILED: mc on {name}: {e:#}");
+                }
+            }
+        }
+        match backend.rng_agreement(args.seed) {
+            Ok(Some(a)) => rng = Some(a),
+            Ok(None) => {}
+            Err(e) => {
+                ok = false;
+                eprintln!("FAILED: random numbers on {name}: {e:#}");
+            }
+        }
+    }
+
+    let mut rows: Vec<CompareRow> = StreamKernel::ALL
+        .iter()
+        .map(|k| stream_row(k.name(), &stream_rows))
+        .collect();
+    rows.extend(options.iter().map(|o| mc_row(o, &mc_rows)));
+    if let Some(a) = &rng {
+        rows.push(CompareRow {
+            kernel: "philox + normals".into(),
+            unit: "-",
+            engine: None,
+            rayon: None,
+            gpu_kernel: None,
+            gpu_end_to_end: None,
+            gpu_over_engine: None,
+            agree: format!("{}: {}", if a.agrees { "yes" } else { "NO" }, a.detail),
+            agrees: a.agrees,
+            bound: "-".into(),
+        });
+    }
+    println!("{}", report::compare_table(&rows));
+    println!(
+        "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's best rate among this run's stream kernels."
+    );
+    for r in stream_rows.iter().filter(|r| !r.valid) {
+        ok = false;
+        eprintln!("FAILED: {} on {}: {}", r.kernel, r.backend, r.check);
+    }
+    for r in mc_rows.iter().filter(|r| !r.valid) {
+        ok = false;
+        eprintln!("FAILED: {} on {}: {}", r.option, r.backend, r.check);
+    }
+    for r in rows.iter().filter(|r| !r.agrees) {
+        ok = false;
+        eprintln!("FAILED: CPU and GPU disagree on {}: {}", r.kernel, r.agree);
+    }
+    if let Some(out) = json {
+        write_json(
+            out,
+            &Document {
+                stream: &stream_rows,
+                mc: &mc_rows,
+                compare: &rows,
+                ..opened.document(machine)
+            },
+        )?;
+    }
+    Ok(ok)
+}
+
+/// The stream kernel on each backend. The engine's arrays equal the gold values exactly (or the
+/// row is invalid), so the GPU's element-by-element check against gold, within its stated
+/// tolerance, is the check against the engine's elements.
+fn stream_row(kernel: &str, rows: &[StreamRow]) -> CompareRow {
+    let find = |backend: &str| {
+        rows.iter()
+            .find(|r| r.kernel == kernel && r.backend == backend)
+    };
+    let (engine, rayon, gpu) = (find("engine"), find("rayon"), find("gpu"));
+    let best = |backends: &[&str]| {
+        rows.iter()
+            .filter(|r| backends.contains(&r.backend) && r.valid)
+            .map(|r| r.gbs_median)
+            .fold(0.0, f64::max)
+    };
+    let (best_cpu, best_gpu) = (best(&["engine", "rayon"]), best(&["gpu"]));
+    let (agree, agrees) = match (engine, gpu) {
+        (Some(e), Some(g)) => {
+            let agrees = e.valid && g.valid;
+            (
+                format!("{}: {}", if agrees { "yes" } else { "NO" }, g.check),
+                agrees,
+            )
+        }
+        _ => ("-".to_string(), true),
+    };
+    let mut bound = vec!["memory".to_string()];
+    if let Some(e) = engine.filter(|_| best_cpu > 0.0) {
+        bound.push(format!("CPU {:.0}%", 100.0 * e.gbs_median / best_cpu));
+    }
+    if let Some(g) = gpu.filter(|_| best_gpu > 0.0) {
+        bound.push(format!("GPU {:.0}%", 100.0 * g.gbs_median / best_gpu));
+    }
+    CompareRow {
+        kernel: kernel.to_string(),
+        unit: "GB/s",
+        engine: engine.map(|r| r.gbs_median),
+        rayon: rayon.map(|r| r.gbs_median),
+        gpu_kernel: gpu.map(|r| r.gbs_median),
+        gpu_end_to_end: gpu.and_then(|r| r.end_to_end_s.map(|t| r.bytes_per_rep as f64 / t / 1e9)),
+        gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.gbs_median / e.gbs_median),
+        agree,
+        agrees,
+        bound: bound.join(", "),
+    }
+}
+
+/// One option on each backend; the GPU's price must be within `PRICE_TOLERANCE_SE` standard
+/// errors of the engine's (both are also held to the closed form or AM-GM bound by the harness).
+fn mc_row(cfg: &McConfig, rows: &[McRow]) -> CompareRow {
+    let option = OptionKind(cfg.params.payoff).name();
+    let find = |backend: &str| {
+        rows.iter()
+            .find(|r| r.option == option && r.backend == backend)
+    };
+    let (engine, rayon, gpu) = (find("engine"), find("rayon"), find("gpu"));
+    let mps = |r: &McRow| r.paths_per_s / 1e6;
+    let (agree, agrees) = match (engine, gpu) {
+        (Some(e), Some(g)) => {
+            let gap = (g.price - e.price).abs() / e.std_error;
+            let agrees = e.valid && g.valid && gap <= PRICE_TOLERANCE_SE;
+            (
+                format!(
+                    "{}: |gpu - engine| = {:.2e} = {:.4} SE (bound {PRICE_TOLERANCE_SE} SE)",
+                    if agrees { "yes" } else { "NO" },
+                    (g.price - e.price).abs(),
+                    gap
+                ),
+                agrees,
+            )
+        }
+        _ => ("-".to_string(), true),
+    };
+    CompareRow {
+        kernel: format!("{option} ({} steps)", cfg.params.steps),
+        unit: "M paths/s",
+        engine: engine.map(mps),
+        rayon: rayon.map(mps),
+        gpu_kernel: gpu.map(mps),
+        gpu_end_to_end: gpu.and_then(|r| r.end_to_end_s.map(|t| r.paths as f64 / t / 1e6)),
+        gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.paths_per_s / e.paths_per_s),
+        agree,
+        agrees,
+        bound: "compute (no array traffic)".to_string(),
+    }
+}

@@ -1,0 +1,556 @@
+//! The GPU context: instance, adapter, device and queue, built once and reused by every kernel,
+//! with the few operations every GPU kernel needs (upload, download, a timed compute pass, error
+//! capture). Nothing here knows about any kernel.
+
+use std::sync::{Arc, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use bytemuck::Pod;
+use serde::Serialize;
+use wgpu::util::DeviceExt;
+
+/// A wait this long for one submission means the device is gone, not busy: even lavapipe moves
+/// gigabytes per second, and no single submission here moves more than a few GiB.
+const WAIT_LIMIT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error(
+        "no GPU adapter found: wgpu found no Vulkan device (install a Vulkan driver, e.g. mesa-vulkan-drivers for the software one)"
+    )]
+    NoAdapter,
+    #[error("no GPU adapter matches {wanted:?} (available: {available})")]
+    NoMatch { wanted: String, available: String },
+    #[error("requesting a device on {adapter}: {message}")]
+    Device { adapter: String, message: String },
+    /// The request exceeds what this device can hold or bind; the user must ask for less.
+    #[error("{0}")]
+    Limit(String),
+    /// The device rejected or lost work mid-run.
+    #[error("GPU {what}: {message}")]
+    Failed { what: String, message: String },
+}
+
+impl GpuError {
+    fn failed(what: &str, message: impl ToString) -> Self {
+        GpuError::Failed {
+            what: what.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The limits that decide what HexPylot can run on an adapter.
+#[derive(Clone, Debug, Serialize)]
+pub struct LimitsSummary {
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub min_storage_buffer_offset_alignment: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+}
+
+/// One adapter as `devices` and the reports show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub timestamp_queries: bool,
+    pub shader_f64: bool,
+    pub limits: LimitsSummary,
+}
+
+impl AdapterSummary {
+    fn of(adapter: &wgpu::Adapter) -> Self {
+        let (info, features, limits) = (adapter.get_info(), adapter.features(), adapter.limits());
+        AdapterSummary {
+            name: info.name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: info.driver,
+            driver_info: info.driver_info,
+            timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_f64: features.contains(wgpu::Features::SHADER_F64),
+            limits: LimitsSummary {
+                max_buffer_size: limits.max_buffer_size,
+                max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+                min_storage_buffer_offset_alignment: limits.min_storage_buffer_offset_alignment,
+                max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+                max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+                max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            },
+        }
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// Real GPUs first, then virtual ones, then software rasterisers.
+fn preference(adapter: &wgpu::Adapter) -> u8 {
+    match adapter.get_info().device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+/// Every adapter wgpu finds, in the order of preference, and the index of the one
+/// [`GpuContext::new`] would pick for `wanted` (None if none matches).
+pub fn adapters(wanted: Option<&str>) -> (Vec<AdapterSummary>, Option<usize>) {
+    let mut found = enumerate(&instance());
+    found.sort_by_key(preference);
+    let chosen = found.iter().position(|a| matches(a, wanted));
+    (found.iter().map(AdapterSummary::of).collect(), chosen)
+}
+
+fn matches(adapter: &wgpu::Adapter, wanted: Option<&str>) -> bool {
+    wanted.is_none_or(|w| {
+        adapter
+            .get_info()
+            .name
+            .to_lowercase()
+            .contains(&w.to_lowercase())
+    })
+}
+
+/// What one compute pass took.
+#[derive(Clone, Copy, Debug)]
+pub struct PassTime {
+    /// Submit to completion, measured on the host.
+    pub wall_s: f64,
+    /// From the pass's timestamp queries, when the adapter has them.
+    pub kernel_s: Option<f64>,
+}
+
+impl PassTime {
+    /// The kernel's own time: the timestamps where there are some, else submit to completion.
+    pub fn best_estimate(self) -> f64 {
+        self.kernel_s.unwrap_or(self.wall_s)
+    }
+}
+
+/// The two timestamps of a pass, and where they are resolved and read back.
+struct Timestamps {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    /// Nanoseconds per tick.
+    period: f64,
+}
+
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    timestamps: Option<Timestamps>,
+    lost: Arc<OnceLock<String>>,
+}
+
+impl GpuContext {
+    /// Picks the preferred adapter (or the first whose name contains `wanted`, ignoring case) and
+    /// requests a device with the adapter's own limits and, where offered, timestamp queries and
+    /// f64 shaders.
+    pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
+        let instance = instance();
+        let mut found = enumerate(&instance);
+        found.sort_by_key(preference);
+        let Some(adapter) = found.iter().find(|a| matches(a, wanted)) else {
+            return Err(match wanted {
+                None => GpuError::NoAdapter,
+                Some(w) => GpuError::NoMatch {
+                    wanted: w.to_string(),
+                    available: if found.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found
+                            .iter()
+                            .map(|a| a.get_info().name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                },
+            });
+        };
+        let summary = AdapterSummary::of(adapter);
+        let wanted_features = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("hexpylot"),
+            required_features: adapter.features() & wanted_features,
+            required_limits: adapter.limits(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| GpuError::Device {
+            adapter: summary.name.clone(),
+            message: e.to_string(),
+        })?;
+
+        let lost = Arc::new(OnceLock::new());
+        let lost_for_callback = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            let _ = lost_for_callback.set(format!("device lost ({reason:?}): {message}"));
+        });
+        // Errors outside a scope would otherwise panic inside wgpu; every operation here runs in
+        // a scope, so anything reaching this handler is reported with the next result instead.
+        let uncaptured = Arc::clone(&lost);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let _ = uncaptured.set(e.to_string());
+        }));
+
+        let timestamps = summary.timestamp_queries.then(|| Timestamps {
+            set: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolve: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamp resolve"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            readback: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamp readback"),
+                size: 16,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            period: f64::from(queue.get_timestamp_period()),
+        });
+        Ok(GpuContext {
+            device,
+            queue,
+            summary,
+            timestamps,
+            lost,
+        })
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub fn summary(&self) -> &AdapterSummary {
+        &self.summary
+    }
+
+    pub fn limits(&self) -> &LimitsSummary {
+        &self.summary.limits
+    }
+
+    pub fn has_f64(&self) -> bool {
+        self.summary.shader_f64
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps.is_some()
+    }
+
+    /// Runs `f` (which creates resources or records and submits work) inside validation,
+    /// out-of-memory and internal error scopes, and turns whatever they caught, or a lost device,
+    /// into an error naming `what`.
+    pub fn scoped<R>(&self, what: &str, f: impl FnOnce() -> R) -> Result<R, GpuError> {
+        let scopes = [
+            wgpu::ErrorFilter::Internal,
+            wgpu::ErrorFilter::OutOfMemory,
+            wgpu::ErrorFilter::Validation,
+        ]
+        .map(|filter| self.device.push_error_scope(filter));
+        let result = f();
+        // Pop every scope (innermost first) before looking at what they caught.
+        let caught: Vec<wgpu::Error> = scopes
+            .into_iter()
+            .rev()
+            .filter_map(|scope| pollster::block_on(scope.pop()))
+            .collect();
+        if caught
+            .iter()
+            .any(|e| matches!(e, wgpu::Error::OutOfMemory { .. }))
+        {
+            return Err(GpuError::Limit(format!(
+                "{what}: out of GPU memory on {}",
+                self.summary.name
+            )));
+        }
+        let mut errors: Vec<String> = caught.iter().map(ToString::to_string).collect();
+        if let Some(lost) = self.lost.get() {
+            errors.push(lost.clone());
+        }
+        if errors.is_empty() {
+            Ok(result)
+        } else {
+            Err(GpuError::failed(what, errors.join("; ")))
+        }
+    }
+
+    /// Checks that one buffer of `bytes` fits this device.
+    pub fn check_buffer_size(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
+        let max = self.summary.limits.max_buffer_size;
+        if bytes > max {
+            return Err(GpuError::Limit(format!(
+                "{what} needs a GPU buffer of {bytes} bytes, past {}'s max_buffer_size of {max} bytes",
+                self.summary.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// A storage buffer holding `data`, written through a mapping made at creation (no staging
+    /// copy).
+    pub fn upload<T: Pod>(&self, label: &str, data: &[T]) -> Result<wgpu::Buffer, GpuError> {
+        let bytes = bytemuck::cast_slice(data);
+        self.check_buffer_size(label, bytes.len() as u64)?;
+        self.scoped(label, || {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytes,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                })
+        })
+    }
+
+    /// A storage buffer of `n` copies of `value`, filled through a mapping made at creation, a
+    /// few MiB at a time (no host array of the buffer's size).
+    pub fn upload_filled<T: Pod>(
+        &self,
+        label: &str,
+        n: usize,
+        value: T,
+    ) -> Result<wgpu::Buffer, GpuError> {
+        let size = (n * size_of::<T>()) as u64;
+        self.check_buffer_size(label, size)?;
+        let buffer = self.scoped(label, || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: true,
+            })
+        })?;
+        const CHUNK: usize = 1 << 22;
+        let pattern = vec![value; (CHUNK / size_of::<T>()).max(1)];
+        let pattern: &[u8] = bytemuck::cast_slice(&pattern);
+        let mut offset = 0u64;
+        while offset < size {
+            let len = (size - offset).min(pattern.len() as u64);
+            let mut view = buffer
+                .get_mapped_range_mut(offset..offset + len)
+                .map_err(|e| GpuError::failed(label, e))?;
+            view.copy_from_slice(&pattern[..len as usize]);
+            offset += len;
+        }
+        buffer.unmap();
+        Ok(buffer)
+    }
+
+    /// Copies `count` elements from `offset_elems` of `source` into a MAP_READ staging buffer and
+    /// returns them.
+    pub fn download<T: Pod>(
+        &self,
+        label: &str,
+        source: &wgpu::Buffer,
+        offset_elems: usize,
+        count: usize,
+    ) -> Result<Vec<T>, GpuError> {
+        let bytes = (count * size_of::<T>()) as u64;
+        let staging = self.scoped(label, || {
+            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(
+                source,
+                (offset_elems * size_of::<T>()) as u64,
+                &staging,
+                0,
+                bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+            );
+            self.queue.submit([encoder.finish()]);
+            staging
+        })?;
+        self.read_mapped(label, &staging, bytes)
+    }
+
+    /// Maps a MAP_READ buffer, copies out its first `bytes`, and unmaps it again.
+    fn read_mapped<T: Pod>(
+        &self,
+        label: &str,
+        buffer: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<T>, GpuError> {
+        let (tx, rx) = mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(label)?;
+        rx.recv_timeout(WAIT_LIMIT)
+            .map_err(|_| GpuError::failed(label, "the buffer was never mapped"))?
+            .map_err(|e| GpuError::failed(label, e))?;
+        let out = {
+            let view = buffer
+                .get_mapped_range(..bytes)
+                .map_err(|e| GpuError::failed(label, e))?;
+            bytemuck::pod_collect_to_vec(&view)
+        };
+        buffer.unmap();
+        Ok(out)
+    }
+
+    /// Blocks until every submission so far has completed.
+    fn wait(&self, what: &str) -> Result<(), GpuError> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(WAIT_LIMIT),
+            })
+            .map_err(|e| GpuError::failed(what, e))?;
+        match self.lost.get() {
+            Some(lost) => Err(GpuError::failed(what, lost)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records one compute pass with `record`, submits it and waits for it: the pass is timed by
+    /// timestamp queries where the adapter has them, and submit-to-completion always.
+    pub fn run_pass(
+        &self,
+        what: &str,
+        record: impl FnOnce(&mut wgpu::ComputePass<'_>),
+    ) -> Result<PassTime, GpuError> {
+        let start = self.scoped(what, || {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(what),
+                    timestamp_writes: self.timestamps.as_ref().map(|t| {
+                        wgpu::ComputePassTimestampWrites {
+                            query_set: &t.set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        }
+                    }),
+                });
+                record(&mut pass);
+            }
+            if let Some(t) = &self.timestamps {
+                encoder.resolve_query_set(&t.set, 0..2, &t.resolve, 0);
+                encoder.copy_buffer_to_buffer(&t.resolve, 0, &t.readback, 0, 16);
+            }
+            let commands = encoder.finish();
+            let start = Instant::now();
+            self.queue.submit([commands]);
+            start
+        })?;
+        self.wait(what)?;
+        let wall_s = start.elapsed().as_secs_f64();
+        let kernel_s = match &self.timestamps {
+            Some(t) => {
+                let ticks: Vec<u64> = self.read_mapped(what, &t.readback, 16)?;
+                Some(ticks[1].saturating_sub(ticks[0]) as f64 * t.period * 1e-9)
+            }
+            None => None,
+        };
+        Ok(PassTime { wall_s, kernel_s })
+    }
+
+    /// A compute pipeline over `module`'s `entry`, with an explicit bind-group layout.
+    pub fn pipeline(
+        &self,
+        label: &str,
+        module: &wgpu::ShaderModule,
+        entry: &str,
+        layout: &wgpu::BindGroupLayout,
+    ) -> Result<wgpu::ComputePipeline, GpuError> {
+        self.scoped(label, || {
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(label),
+                        bind_group_layouts: &[Some(layout)],
+                        immediate_size: 0,
+                    });
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(label),
+                    layout: Some(&pipeline_layout),
+                    module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        })
+    }
+
+    /// A bind-group layout of storage buffers (`read_only` per binding, in binding order) plus,
+    /// when `uniform` is set, one uniform buffer after them.
+    pub fn layout(
+        &self,
+        label: &str,
+        read_only: &[bool],
+        uniform: bool,
+    ) -> Result<wgpu::BindGroupLayout, GpuError> {
+        let storage = read_only
+            .iter()
+            .map(|&read_only| wgpu::BufferBindingType::Storage { read_only });
+        let entries: Vec<_> = storage
+            .chain(uniform.then_some(wgpu::BufferBindingType::Uniform))
+            .enumerate()
+            .map(|(binding, ty)| wgpu::BindGroupLayoutEntry {
+                binding: binding as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        self.scoped(label, || {
+            self.device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(label),
+                    entries: &entries,
+                })
+        })
+    }
+
+    /// A uniform buffer holding `value`.
+    pub fn uniform<T: Pod>(&self, label: &str, value: &T) -> Result<wgpu::Buffer, GpuError> {
+        self.scoped(label, || {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytemuck::bytes_of(value),
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                })
+        })
+    }
+
+    /// Overwrites the start of `buffer` with `bytes` (small parameter updates only: this goes
+    /// through the queue's staging memory).
+    pub fn write(&self, buffer: &wgpu::Buffer, bytes: &[u8]) {
+        self.queue.write_buffer(buffer, 0, bytes);
+    }
+}

@@ -1,0 +1,238 @@
+//! The GPU backend through the same harness as the CPU backends: every stream kernel at ragged
+//! sizes in both precisions, arrays past one binding window, and `compare` end to end through the
+//! real binary.
+//!
+//! Without an adapter the tests print a note and pass, unless `HEXPYLOT_REQUIRE_GPU=1` (CI, with
+//! lavapipe installed), where a missing adapter fails them.
+
+use assert_cmd::Command;
+use hexpylot::backend::{Backend, BackendKind, Setup};
+use hexpylot::bench::{StreamConfig, run_stream};
+use hexpylot::gpu::{GpuContext, GpuError};
+use hexpylot::kernels::StreamKernel;
+
+fn required() -> bool {
+    std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
+
+fn gpu() -> Option<Box<dyn Backend>> {
+    let setup = Setup {
+        cores: &[],
+        llc_bytes: 0,
+        adapter: None,
+    };
+    match BackendKind::Gpu.create(&setup) {
+        Ok(b) => Some(b),
+        Err(e) if !required() && matches!(e.downcast_ref(), Some(GpuError::NoAdapter)) => {
+            eprintln!("skipped: {e} (set HEXPYLOT_REQUIRE_GPU=1 to fail instead)");
+            None
+        }
+        Err(e) => panic!("{e:#}"),
+    }
+}
+
+fn assert_valid(b: &mut dyn Backend, cfg: &StreamConfig, f64_: bool) {
+    let rows = if f64_ {
+        run_stream::<f64, _>(b, cfg)
+    } else {
+        run_stream::<f32, _>(b, cfg)
+    }
+    .unwrap_or_else(|e| panic!("n = {}: {e:#}", cfg.n));
+    assert_eq!(rows.len(), cfg.kernels.len());
+    for r in rows {
+        assert!(
+            r.valid,
+            "{} {} n={}: {}",
+            r.kernel, r.precision, r.n, r.check
+        );
+        assert!(r.kernel_s.is_some() && r.end_to_end_s.is_some(), "{r:?}");
+    }
+}
+
+#[test]
+fn every_stream_kernel_validates_at_ragged_sizes() {
+    let Some(mut b) = gpu() else { return };
+    let f64_ok = b.adapter().is_some_and(|a| a.shader_f64);
+    for n in [1, 255, 257, 4099, 100_003] {
+        let cfg = StreamConfig {
+            n,
+            reps: 3,
+            kernels: StreamKernel::ALL.to_vec(),
+        };
+        assert_valid(&mut *b, &cfg, false);
+        if f64_ok {
+            assert_valid(&mut *b, &cfg, true);
+        }
+    }
+}
+
+/// Arrays one element per window past the device's largest storage binding: the kernels run as
+/// two dispatches over two windows, and the dot product adds both windows' partials.
+#[test]
+fn arrays_larger_than_one_binding_window() {
+    let Some(mut b) = gpu() else { return };
+    let limits = &b.adapter().expect("a GPU backend names its adapter").limits;
+    let window = (limits.max_storage_buffer_binding_size / 4) as usize;
+    let n = window + 4099;
+    if (n * 4) as u64 > limits.max_buffer_size {
+        eprintln!("skipped: one buffer cannot exceed one window on this adapter");
+        return;
+    }
+    let cfg = StreamConfig {
+        n,
+        reps: 2,
+        kernels: vec![StreamKernel::Triad, StreamKernel::Dot],
+    };
+    assert_valid(&mut *b, &cfg, false);
+}
+
+#[test]
+fn sizes_past_the_buffer_limit_are_refused() {
+    let Some(b) = gpu() else { return };
+    let max = b.adapter().expect("adapter").limits.max_buffer_size;
+    let too_big = (max / 4 + 1) as usize;
+    let err = hexpylot::backend::Stream::<f32>::check_size(&*b, too_big).unwrap_err();
+    assert!(
+        matches!(err.downcast_ref(), Some(GpuError::Limit(m)) if m.contains("max_buffer_size")),
+        "{err:#}"
+    );
+}
+
+fn hexpylot() -> Command {
+    let mut cmd = Command::cargo_bin("hexpylot").expect("binary built");
+    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd
+}
+
+#[test]
+fn compare_runs_end_to_end_and_the_gpu_agrees() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("compare.json");
+    let out = hexpylot()
+        .args([
+            "compare", "--size", "70001", "--paths", "20001", "--steps", "6",
+        ])
+        .args(["--reps", "3", "--mc-reps", "2", "--threads", "2"])
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("GPU kernel-only") && stdout.contains("philox + normals"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "name",
+        "backend",
+        "driver",
+        "device_type",
+        "timestamp_queries",
+        "limits",
+    ] {
+        assert!(
+            doc["gpu"].get(key).is_some(),
+            "gpu lacks {key}: {}",
+            doc["gpu"]
+        );
+    }
+    let gpu_rows: Vec<_> = doc["stream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(doc["mc"].as_array().unwrap())
+        .filter(|r| r["backend"] == "gpu")
+        .collect();
+    assert_eq!(gpu_rows.len(), 6 + 2);
+    for r in gpu_rows {
+        assert_eq!(r["valid"], true, "{r}");
+        assert!(r["kernel_s"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["end_to_end_s"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let compare = doc["compare"].as_array().unwrap();
+    assert_eq!(compare.len(), 6 + 2 + 1);
+    for r in compare {
+        assert_eq!(r["agrees"], true, "{r}");
+    }
+}
+
+/// No Vulkan driver at all: the CPU rows still run and the output says why the GPU did not, exit
+/// 0; with HEXPYLOT_REQUIRE_GPU=1 the same run exits 1. Naming an adapter that does not exist is
+/// bad input.
+#[test]
+fn a_missing_gpu_leaves_the_cpu_side_running() {
+    let run = |require: &str| {
+        hexpylot()
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .env("HEXPYLOT_REQUIRE_GPU", require)
+            .args([
+                "stream",
+                "--backends",
+                "engine,gpu",
+                "--size",
+                "4096",
+                "--reps",
+                "3",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run("0");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("gpu: not run: no GPU adapter found"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| triad   | engine"), "{stdout}");
+    assert_eq!(run("1").status.code(), Some(1));
+
+    let out = hexpylot()
+        .args([
+            "stream",
+            "--backends",
+            "gpu",
+            "--adapter",
+            "no-such-gpu-anywhere",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn devices_lists_the_adapters_and_marks_the_one_used() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("devices.json");
+    let out = hexpylot()
+        .args(["devices", "--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("| * |"), "{stdout}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let adapters = doc["adapters"].as_array().unwrap();
+    assert!(!adapters.is_empty());
+    assert!(
+        adapters[0]["limits"]["max_storage_buffer_binding_size"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
