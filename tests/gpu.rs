@@ -6,9 +6,10 @@
 //! lavapipe installed), where a missing adapter fails them.
 
 use assert_cmd::Command;
+use cpu_kernels::roofline::roofline_gold;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
-use hexpylot::gpu::{GpuContext, GpuError};
+use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu};
 use hexpylot::kernels::StreamKernel;
 
 fn required() -> bool {
@@ -235,4 +236,44 @@ fn devices_lists_the_adapters_and_marks_the_one_used() {
             .unwrap()
             > 0
     );
+}
+
+/// The roofline kernel against `roofline_gold`, over ragged sizes, several FMA counts and
+/// repeated runs. WGSL's `fma` lowers to SPIR-V's `Fma`, which a driver may split into a multiply
+/// and an add (lavapipe does): each step may then round twice, off from the fused result by at
+/// most ε·|x|, and since |alpha| < 1 earlier differences shrink rather than grow, so after K
+/// steps the elements are within K·ε relative. Every element must also equal every other: they
+/// all undergo the same operations.
+#[test]
+fn roofline_matches_the_cpu_within_fma_splitting() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let ctx = GpuContext::new(None).expect("adapter");
+    let gpu = RooflineGpu::new(&ctx).expect("pipeline");
+    let (alpha, beta) = (0.999_f32, 1e-3_f32);
+    for n in [1usize, 257, 70_001] {
+        let x0 = 1.5f32;
+        let mut array = gpu.alloc(&ctx, n, x0).expect("alloc");
+        let (mut expected, mut steps) = (x0, 0u32);
+        for fmas in [0u32, 1, 7, 64] {
+            let time = gpu.run(&ctx, &mut array, fmas, alpha, beta).expect("run");
+            assert!(time.wall_s > 0.0);
+            expected = roofline_gold(expected, fmas, alpha, beta);
+            steps += fmas;
+        }
+        let x = gpu.read(&ctx, &array).expect("read");
+        let bound = f64::from(steps) * f64::from(f32::EPSILON);
+        let error = (f64::from(x[0]) - f64::from(expected)).abs() / f64::from(expected);
+        assert!(
+            error <= bound,
+            "n = {n}: {} vs {expected}: {error:e} > {bound:e}",
+            x[0]
+        );
+        assert!(
+            x.iter().all(|v| v.to_bits() == x[0].to_bits()),
+            "n = {n}: elements differ"
+        );
+    }
 }

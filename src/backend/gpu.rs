@@ -158,6 +158,10 @@ impl MonteCarlo for GpuBackend {
         })
     }
 
+    fn check_mc(&self, params: &McParams, paths: u64) -> Result<()> {
+        Ok(self.mc.check(params, paths)?)
+    }
+
     fn rng_agreement(&mut self, seed: u64) -> Result<Option<RngAgreement>> {
         Ok(Some(rng_agreement(&self.ctx, &self.mc, seed)?))
     }

@@ -2,10 +2,12 @@
 
 mod context;
 mod montecarlo;
+mod roofline;
 mod stream;
 
 pub use context::{AdapterSummary, GpuContext, GpuError, LimitsSummary, PassTime, adapters};
 pub use montecarlo::McGpu;
+pub use roofline::{RooflineArray, RooflineGpu};
 pub use stream::{GpuArrays, StreamGpu};
 
 /// The largest ulp distance tolerated between a GPU and a CPU normal draw.
@@ -40,6 +42,31 @@ pub fn groups(items: u64, max_groups: u32) -> u32 {
     items
         .div_ceil(u64::from(WORKGROUP))
         .clamp(1, u64::from(max_groups)) as u32
+}
+
+/// One dispatch's share of an array: elements `start..start + len`, bound as one window.
+pub(crate) struct Span {
+    pub start: u64,
+    pub len: u64,
+    pub groups: u32,
+}
+
+/// Splits `n` elements of `elem` bytes into windows no larger than the device's storage-binding
+/// limit, each starting at an offset the device accepts.
+pub(crate) fn spans_of(ctx: &GpuContext, n: usize, elem: usize) -> Vec<Span> {
+    let limits = ctx.limits();
+    let elem = elem as u64;
+    let align = u64::from(limits.min_storage_buffer_offset_alignment).max(elem) / elem;
+    let window = (limits.max_storage_buffer_binding_size / elem / align * align).max(align);
+    let mut spans = Vec::new();
+    let mut start = 0u64;
+    while start < n as u64 {
+        let len = (n as u64 - start).min(window);
+        let groups = groups(len, limits.max_compute_workgroups_per_dimension);
+        spans.push(Span { start, len, groups });
+        start += len;
+    }
+    spans
 }
 
 #[cfg(test)]

@@ -238,15 +238,8 @@ impl McGpu {
         ctx.download("normals", &output, 0, count as usize)
     }
 
-    /// The undiscounted payoff sums of `paths` paths, as the CPU backends'
-    /// `MonteCarlo::simulate` returns them (see the module docs for how they are added), and the
-    /// time of the compute pass.
-    pub fn simulate(
-        &mut self,
-        ctx: &GpuContext,
-        params: &McParams,
-        paths: u64,
-    ) -> Result<(McSums, PassTime), GpuError> {
+    /// Checks, before anything runs, that [`McGpu::simulate`] can take this request.
+    pub fn check(&self, params: &McParams, paths: u64) -> Result<(), GpuError> {
         if params.steps == 0 {
             return Err(GpuError::Limit(
                 "Monte Carlo needs at least one step (steps = 0)".to_string(),
@@ -263,6 +256,21 @@ impl McGpu {
                 max_per_invocation * QUAD * invocations
             )));
         }
+        Ok(())
+    }
+
+    /// The undiscounted payoff sums of `paths` paths, as the CPU backends'
+    /// `MonteCarlo::simulate` returns them (see the module docs for how they are added), and the
+    /// time of the compute pass.
+    pub fn simulate(
+        &mut self,
+        ctx: &GpuContext,
+        params: &McParams,
+        paths: u64,
+    ) -> Result<(McSums, PassTime), GpuError> {
+        self.check(params, paths)?;
+        let quads = paths.div_ceil(QUAD);
+        let grid = groups(quads, self.max_groups);
         let partials = self.partials(ctx, grid)?;
         let last = quads.wrapping_sub(1);
         let p = params;

@@ -3,7 +3,7 @@
 
 use std::num::NonZeroU64;
 
-use super::{GpuContext, GpuError, PassTime, groups};
+use super::{GpuContext, GpuError, PassTime, Span, spans_of};
 use crate::kernels::{Element, StreamKernel};
 
 const SOURCE: &str = include_str!("../../shaders/stream.wgsl");
@@ -138,21 +138,12 @@ impl StreamGpu {
         n: usize,
     ) -> Result<GpuArrays, GpuError> {
         let pipelines = self.pipelines::<T>(ctx)?;
-        let limits = ctx.limits();
         let elem = size_of::<T>() as u64;
-        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(elem) / elem;
-        let window_len = (limits.max_storage_buffer_binding_size / elem / align * align).max(align);
-        let max_groups = limits.max_compute_workgroups_per_dimension;
-
         let mut spans = Vec::new();
         let mut partial_count = 0usize;
-        let mut start = 0u64;
-        while start < n as u64 {
-            let len = (n as u64 - start).min(window_len);
-            let g = groups(len, max_groups);
-            spans.push((start, len, g, partial_count as u32));
-            partial_count += g as usize;
-            start += len;
+        for Span { start, len, groups } in spans_of(ctx, n, size_of::<T>()) {
+            spans.push((start, len, groups, partial_count as u32));
+            partial_count += groups as usize;
         }
         let partials = ctx.scoped("dot partials", || {
             ctx.device().create_buffer(&wgpu::BufferDescriptor {
