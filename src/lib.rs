@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod chart;
 pub mod cli;
 pub mod engine;
 pub mod gpu;

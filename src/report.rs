@@ -11,7 +11,7 @@ use serde::Serialize;
 use tempfile::NamedTempFile;
 
 use crate::backend::BackendKind;
-use crate::bench::Timing;
+use crate::bench::{Ceiling, Timing};
 use crate::gpu::AdapterSummary;
 use crate::kernels::StreamKernel;
 use crate::machine::Machine;
@@ -110,6 +110,48 @@ pub struct McRow {
     pub end_to_end_s: Option<f64>,
 }
 
+/// One point of the roofline sweep on one backend.
+#[derive(Clone, Debug, Serialize)]
+pub struct RooflineRow {
+    pub backend: &'static str,
+    pub threads: usize,
+    pub n: usize,
+    pub fmas: u32,
+    /// Arithmetic intensity, FLOP per byte moved (2·fmas flops per 8 bytes).
+    pub intensity: f64,
+    #[serde(flatten)]
+    pub timing: Timing,
+    /// From the median time.
+    pub gflops: f64,
+    pub gbs: f64,
+    pub valid: bool,
+    pub check: String,
+}
+
+/// Where a thread sweep's CPU curve flattens.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemoryWall {
+    pub backend: &'static str,
+    pub threads: usize,
+    pub gbs: f64,
+    /// `gbs` over the best bandwidth measured at any thread count.
+    pub fraction_of_best: f64,
+}
+
+/// What a sweep found, in numbers and in words.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Sweep {
+    /// "threads", "sizes" or "roofline".
+    pub kind: &'static str,
+    pub findings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ceilings: Vec<Ceiling>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_even_n: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_wall: Option<MemoryWall>,
+}
+
 /// One line of `compare`: a kernel on every backend, side by side.
 #[derive(Clone, Debug, Serialize)]
 pub struct CompareRow {
@@ -148,6 +190,10 @@ pub struct Document<'a> {
     pub mc: &'a [McRow],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub compare: &'a [CompareRow],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub roofline: &'a [RooflineRow],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<&'a Sweep>,
 }
 
 impl<'a> Document<'a> {
@@ -163,8 +209,72 @@ impl<'a> Document<'a> {
             stream: &[],
             mc: &[],
             compare: &[],
+            roofline: &[],
+            sweep: None,
         }
     }
+}
+
+pub fn roofline_table(rows: &[RooflineRow]) -> Table {
+    let mut table = new_table(&[
+        "backend",
+        "threads",
+        "n",
+        "FMAs",
+        "FLOP/byte",
+        "GFLOP/s",
+        "GB/s",
+        "median ms",
+        "valid",
+    ]);
+    for r in rows {
+        table.add_row(vec![
+            Cell::new(r.backend),
+            num(threads(r.threads)),
+            num(r.n.to_string()),
+            num(r.fmas.to_string()),
+            num(format!("{:.2}", r.intensity)),
+            num(format!("{:.2}", r.gflops)),
+            num(format!("{:.2}", r.gbs)),
+            num(format!("{:.4}", r.timing.median_s * 1e3)),
+            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+        ]);
+    }
+    table
+}
+
+/// The roofline rows as CSV, one line per point.
+pub fn roofline_csv(rows: &[RooflineRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "backend",
+        "threads",
+        "n",
+        "fmas",
+        "flop_per_byte",
+        "median_s",
+        "min_s",
+        "max_s",
+        "gflops",
+        "gbs",
+        "valid",
+    ])?;
+    for r in rows {
+        w.write_record([
+            r.backend.to_string(),
+            r.threads.to_string(),
+            r.n.to_string(),
+            r.fmas.to_string(),
+            r.intensity.to_string(),
+            r.timing.median_s.to_string(),
+            r.timing.min_s.to_string(),
+            r.timing.max_s.to_string(),
+            r.gflops.to_string(),
+            r.gbs.to_string(),
+            r.valid.to_string(),
+        ])?;
+    }
+    w.into_inner().context("writing CSV")
 }
 
 pub fn compare_table(rows: &[CompareRow]) -> Table {

@@ -277,3 +277,75 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
         );
     }
 }
+
+/// The size and roofline sweeps with the GPU: kernel-only and end-to-end rows at every size, a
+/// break-even finding, and a ceiling fitted per device.
+#[test]
+fn sweeps_include_the_gpu() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sizes.json");
+    let out = hexpylot()
+        .args(["sweep", "sizes", "--min-size", "2^10", "--max-size", "2^11"])
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let gpu_rows: Vec<_> = doc["stream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["backend"] == "gpu")
+        .collect();
+    assert_eq!(gpu_rows.len(), 2 * 2);
+    assert!(
+        gpu_rows
+            .iter()
+            .all(|r| r["end_to_end_s"].as_f64().is_some())
+    );
+    assert!(
+        doc["sweep"]["findings"][0]
+            .as_str()
+            .unwrap()
+            .contains("GPU")
+    );
+
+    let json = dir.path().join("roofline.json");
+    let out = hexpylot()
+        .args([
+            "sweep",
+            "roofline",
+            "--size",
+            "2^12",
+            "--max-fmas",
+            "4",
+            "--reps",
+            "2",
+        ])
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let backends: Vec<_> = doc["sweep"]["ceilings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["backend"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(backends, ["engine", "gpu"]);
+}

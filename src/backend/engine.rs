@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
+use cpu_kernels::roofline::roofline;
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Slot, Stream, no_arrays, total,
+    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
+    total,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, SharedArray};
 use crate::kernels::{StreamKernel, stores_for};
 
 pub struct EngineBackend {
@@ -20,6 +22,7 @@ pub struct EngineBackend {
     partials: Vec<f64>,
     /// One slot per Monte Carlo block, reused across repetitions.
     blocks: Vec<McSums>,
+    roofline: Option<SharedArray<f32>>,
 }
 
 impl EngineBackend {
@@ -32,6 +35,7 @@ impl EngineBackend {
             llc_bytes,
             partials,
             blocks: Vec::new(),
+            roofline: None,
         })
     }
 }
@@ -84,6 +88,33 @@ impl MonteCarlo for EngineBackend {
                 }
             })?;
         Ok(Ran::host(total(&self.blocks)))
+    }
+}
+
+impl Roofline for EngineBackend {
+    fn roofline_init(&mut self, n: usize, x0: f32) -> Result<()> {
+        self.roofline = None;
+        self.roofline = Some(self.engine.alloc_filled(n, x0)?);
+        Ok(())
+    }
+
+    fn roofline_run(&mut self, fmas: u32, alpha: f32, beta: f32) -> Result<Ran<()>> {
+        let x = self.roofline.as_mut().ok_or_else(no_arrays)?;
+        self.engine
+            .for_each_chunk(&mut x[..], |_, _, chunk: &mut [f32]| {
+                roofline(chunk, fmas, alpha, beta)
+            })?;
+        Ok(Ran::host(()))
+    }
+
+    fn roofline_read(&mut self) -> Result<Cow<'_, [f32]>> {
+        Ok(Cow::Borrowed(
+            &self.roofline.as_ref().ok_or_else(no_arrays)?[..],
+        ))
+    }
+
+    fn roofline_release(&mut self) {
+        self.roofline = None;
     }
 }
 

@@ -7,9 +7,10 @@ use anyhow::Result;
 use cpu_kernels::mc::{McParams, McSums, normal_at};
 use cpu_kernels::philox::philox4x32_10;
 
-use super::{Backend, BackendKind, MonteCarlo, Ran, RngAgreement, Stream, no_arrays};
+use super::{Backend, BackendKind, MonteCarlo, Ran, RngAgreement, Roofline, Stream, no_arrays};
 use crate::gpu::{
-    GpuArrays, GpuContext, GpuError, McGpu, NORMAL_ULPS, StreamGpu, WORKGROUP, ulp_distance,
+    GpuArrays, GpuContext, GpuError, McGpu, NORMAL_ULPS, RooflineArray, RooflineGpu, StreamGpu,
+    WORKGROUP, ulp_distance,
 };
 use crate::kernels::{Element, StreamKernel};
 
@@ -17,6 +18,10 @@ pub struct GpuBackend {
     ctx: GpuContext,
     stream: StreamGpu,
     mc: McGpu,
+    roofline_gpu: RooflineGpu,
+    roofline: Option<RooflineArray>,
+    /// The roofline array last read back.
+    roofline_read: Vec<f32>,
     arrays: Option<GpuArrays>,
     /// The last arrays read back, so that `read_arrays` can lend them.
     read: Option<ReadBack>,
@@ -63,10 +68,14 @@ impl GpuBackend {
         let ctx = GpuContext::new(wanted)?;
         let stream = StreamGpu::new(&ctx)?;
         let mc = McGpu::new(&ctx)?;
+        let roofline_gpu = RooflineGpu::new(&ctx)?;
         Ok(GpuBackend {
             ctx,
             stream,
             mc,
+            roofline_gpu,
+            roofline: None,
+            roofline_read: Vec::new(),
             arrays: None,
             read: None,
         })
@@ -207,6 +216,43 @@ fn rng_agreement(ctx: &GpuContext, mc: &McGpu, seed: u64) -> Result<RngAgreement
             normals.len()
         ),
     })
+}
+
+impl Roofline for GpuBackend {
+    fn roofline_init(&mut self, n: usize, x0: f32) -> Result<()> {
+        self.roofline = None;
+        self.ctx
+            .check_buffer_size("the roofline array", (n * size_of::<f32>()) as u64)?;
+        self.roofline = Some(self.roofline_gpu.alloc(&self.ctx, n, x0)?);
+        Ok(())
+    }
+
+    fn roofline_run(&mut self, fmas: u32, alpha: f32, beta: f32) -> Result<Ran<()>> {
+        let x = self.roofline.as_mut().ok_or_else(no_arrays)?;
+        let time = self.roofline_gpu.run(&self.ctx, x, fmas, alpha, beta)?;
+        Ok(Ran {
+            value: (),
+            kernel_s: Some(time.best_estimate()),
+        })
+    }
+
+    fn roofline_read(&mut self) -> Result<Cow<'_, [f32]>> {
+        let x = self.roofline.as_ref().ok_or_else(no_arrays)?;
+        self.roofline_read = self.roofline_gpu.read(&self.ctx, x)?;
+        Ok(Cow::Borrowed(&self.roofline_read))
+    }
+
+    fn roofline_release(&mut self) {
+        self.roofline = None;
+        self.roofline_read = Vec::new();
+    }
+
+    /// WGSL's `fma` may be split by the driver into a multiply and an add (lavapipe does): one
+    /// extra rounding per step, at most ε relative, and |alpha| < 1 keeps earlier ones from
+    /// growing (see `shaders/roofline.wgsl`).
+    fn fma_tolerance(&self) -> f64 {
+        f64::from(f32::EPSILON)
+    }
 }
 
 impl Backend for GpuBackend {

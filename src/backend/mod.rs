@@ -101,8 +101,26 @@ pub trait MonteCarlo {
     }
 }
 
-/// A whole backend: both element types of the stream set, and Monte Carlo.
-pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo {
+/// The roofline benchmark's view of a backend: one f32 array put through `fmas` dependent FMAs
+/// per element (`cpu_kernels::roofline`).
+pub trait Roofline {
+    /// Allocates the array of `n` elements, first-touched with `x0` by the threads that will
+    /// process it. Replaces any earlier one.
+    fn roofline_init(&mut self, n: usize, x0: f32) -> Result<()>;
+    /// `fmas` times `x = x·alpha + beta` on every element, once.
+    fn roofline_run(&mut self, fmas: u32, alpha: f32, beta: f32) -> Result<Ran<()>>;
+    /// The array as it is now, for validation.
+    fn roofline_read(&mut self) -> Result<Cow<'_, [f32]>>;
+    fn roofline_release(&mut self);
+    /// The relative difference from the single-rounding replay each FMA may add: 0 where every
+    /// FMA rounds once (the CPU's `mul_add`).
+    fn fma_tolerance(&self) -> f64 {
+        0.0
+    }
+}
+
+/// A whole backend: both element types of the stream set, Monte Carlo and the roofline kernel.
+pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     fn kind(&self) -> BackendKind;
     /// CPU threads; 0 for the GPU.
     fn threads(&self) -> usize;

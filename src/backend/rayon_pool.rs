@@ -7,11 +7,13 @@ use std::borrow::Cow;
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
+use cpu_kernels::roofline::roofline;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Slot, Stream, no_arrays, total,
+    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
+    total,
 };
 use crate::engine::SharedArray;
 use crate::kernels::{StreamKernel, stores_for};
@@ -22,6 +24,7 @@ pub struct RayonBackend {
     arrays: ArrayStore,
     llc_bytes: u64,
     blocks: Vec<McSums>,
+    roofline: Option<SharedArray<f32>>,
 }
 
 impl RayonBackend {
@@ -42,6 +45,7 @@ impl RayonBackend {
             arrays: ArrayStore::default(),
             llc_bytes,
             blocks: Vec::new(),
+            roofline: None,
         })
     }
 }
@@ -112,6 +116,40 @@ impl MonteCarlo for RayonBackend {
                 .for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
         });
         Ok(Ran::host(total(&self.blocks)))
+    }
+}
+
+impl Roofline for RayonBackend {
+    fn roofline_init(&mut self, n: usize, x0: f32) -> Result<()> {
+        self.roofline = None;
+        let chunk = chunk_len::<f32>(n, self.threads);
+        let mut x = SharedArray::zeroed(n)?;
+        self.pool.install(|| {
+            x.par_chunks_mut(chunk)
+                .for_each(|part| cpu_kernels::stream::fill(part, x0))
+        });
+        self.roofline = Some(x);
+        Ok(())
+    }
+
+    fn roofline_run(&mut self, fmas: u32, alpha: f32, beta: f32) -> Result<Ran<()>> {
+        let x = self.roofline.as_mut().ok_or_else(no_arrays)?;
+        let chunk = chunk_len::<f32>(x.len(), self.threads);
+        self.pool.install(|| {
+            x.par_chunks_mut(chunk)
+                .for_each(|part| roofline(part, fmas, alpha, beta))
+        });
+        Ok(Ran::host(()))
+    }
+
+    fn roofline_read(&mut self) -> Result<Cow<'_, [f32]>> {
+        Ok(Cow::Borrowed(
+            &self.roofline.as_ref().ok_or_else(no_arrays)?[..],
+        ))
+    }
+
+    fn roofline_release(&mut self) {
+        self.roofline = None;
     }
 }
 

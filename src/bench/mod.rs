@@ -5,10 +5,12 @@
 
 mod mc;
 mod progress;
+mod roofline;
 mod stream;
 
 pub use mc::{McConfig, McOutcome, run_mc};
 pub use progress::Progress;
+pub use roofline::{Ceiling, RooflineConfig, fit_ceiling, run_roofline};
 pub use stream::{StreamConfig, run_stream};
 
 use serde::Serialize;

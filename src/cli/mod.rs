@@ -5,6 +5,7 @@
 
 mod compare;
 mod parse;
+mod sweep;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,8 +43,22 @@ enum Command {
     /// The stream set and Monte Carlo (European and arithmetic Asian) on engine, rayon and GPU, in
     /// one table, with CPU/GPU agreement checked.
     Compare(CompareArgs),
+    /// Sweeps over threads, sizes or arithmetic intensity, with what they find.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
+    /// PNG charts from result files (JSON from the sweeps and runs, JSON lines from the peers).
+    Chart(ChartArgs),
     /// The machine: CPU, cores, caches, memory, and the GPU adapters wgpu finds.
     Devices(DevicesArgs),
+}
+
+#[derive(Args, Debug)]
+struct ChartArgs {
+    /// Result files: HexPylot JSON documents and peer JSON-lines files.
+    files: Vec<PathBuf>,
+    /// Folder for the PNG files.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -230,6 +245,15 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Stream(args) => stream(args, &cores, &machine),
         Command::Mc(args) => mc(args, &cores, &machine),
         Command::Compare(args) => compare::compare(args, &cores, &machine),
+        Command::Sweep(command) => sweep::sweep(command, &cores, &machine),
+        Command::Chart(args) => {
+            let written =
+                crate::chart::render(&args.files, &args.out).map_err(|e| usage(e.to_string()))?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(true)
+        }
         Command::Devices(args) => {
             let json = args.json.as_deref().map(reserve).transpose()?;
             println!("{}", report::machine_table(&machine));

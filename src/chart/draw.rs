@@ -1,0 +1,518 @@
+//! A chart as data ([`Plot`]) and the one routine that draws any of them: a title, the plot on
+//! the left, and a legend panel on the right, outside the data, so that no legend ever hides a
+//! point. Axes are drawn in transformed space (log2 or log10 of the data) with tick positions
+//! chosen here, which keeps tick labels exact ("2¹⁶", "10", "100") rather than plotters' defaults.
+
+use std::error::Error;
+
+use plotters::backend::RGBPixel;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::BindKeyPoints;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub const WIDTH: u32 = 1280;
+pub const HEIGHT: u32 = 800;
+const PANEL: u32 = 340;
+const TITLE_HEIGHT: i32 = 56;
+const FONT: &str = "sans-serif";
+
+const TEXT: RGBColor = RGBColor(30, 30, 30);
+const MUTED: RGBColor = RGBColor(90, 90, 90);
+
+/// Tableau 10: distinct at a glance and readable on white.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Scale {
+    Linear,
+    /// Ticks at powers of two, labelled as plain numbers (thread counts).
+    Log2,
+    /// Ticks at powers of two, labelled 2ⁿ (array sizes).
+    Log2Powers,
+    Log10,
+}
+
+pub struct Axis {
+    pub desc: String,
+    pub scale: Scale,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Line {
+    Solid,
+    Dashed,
+    None,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+    None,
+}
+
+pub struct Series {
+    pub label: String,
+    pub colour: RGBColor,
+    pub line: Line,
+    pub marker: Marker,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A horizontal reference level (in the legend) or a vertical marker (labelled on the plot).
+pub struct Level {
+    pub label: String,
+    pub at: f64,
+    pub colour: RGBColor,
+}
+
+/// A point singled out with a sentence next to it.
+pub struct Callout {
+    pub at: (f64, f64),
+    pub text: String,
+    pub colour: RGBColor,
+}
+
+pub struct Plot {
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    pub series: Vec<Series>,
+    pub levels: Vec<Level>,
+    pub markers: Vec<Level>,
+    pub callouts: Vec<Callout>,
+    /// Short explanations under the legend.
+    pub notes: Vec<String>,
+}
+
+impl Scale {
+    fn to_plot(self, v: f64) -> Option<f64> {
+        let t = match self {
+            Scale::Linear => v,
+            Scale::Log2 | Scale::Log2Powers if v > 0.0 => v.log2(),
+            Scale::Log10 if v > 0.0 => v.log10(),
+            _ => return None,
+        };
+        t.is_finite().then_some(t)
+    }
+
+    fn from_plot(self, t: f64) -> f64 {
+        match self {
+            Scale::Linear => t,
+            Scale::Log2 | Scale::Log2Powers => t.exp2(),
+            Scale::Log10 => 10f64.powf(t),
+        }
+    }
+
+    /// The plotted range for data spanning `lo..=hi`, padded so that no point sits on a frame.
+    fn range(self, lo: f64, hi: f64) -> (f64, f64) {
+        match self {
+            Scale::Linear => {
+                let top = if hi > 0.0 { hi * 1.08 } else { 1.0 };
+                (lo.min(0.0), top)
+            }
+            _ => {
+                let (lo, hi) = (self.to_plot(lo).unwrap_or(0.0), self.to_plot(hi).unwrap_or(1.0));
+                let pad = ((hi - lo) * 0.05).max(0.15);
+                (lo - pad, hi + pad)
+            }
+        }
+    }
+
+    /// Labelled ticks and unlabelled grid lines, in plot space.
+    fn ticks(self, lo: f64, hi: f64, integer: bool) -> (Vec<f64>, Vec<f64>) {
+        let within = |v: &f64| *v >= lo - 1e-9 && *v <= hi + 1e-9;
+        match self {
+            Scale::Linear => {
+                let raw = (hi - lo) / 8.0;
+                let magnitude = 10f64.powf(raw.log10().floor());
+                let mut step = [1.0, 2.0, 5.0, 10.0]
+                    .iter()
+                    .map(|m| m * magnitude)
+                    .find(|s| *s >= raw)
+                    .unwrap_or(10.0 * magnitude);
+                if integer {
+                    step = step.max(1.0).round();
+                }
+                let multiples = |step: f64| -> Vec<f64> {
+                    let first = (lo / step).ceil() as i64;
+                    let last = (hi / step).floor() as i64;
+                    (first..=last).map(|i| i as f64 * step).collect()
+                };
+                (multiples(step), multiples(step / 2.0))
+            }
+            Scale::Log2 | Scale::Log2Powers => {
+                let all: Vec<f64> = (lo.ceil() as i64..=hi.floor() as i64)
+                    .map(|k| k as f64)
+                    .collect();
+                let stride = all.len().div_ceil(12).max(1);
+                let bold = all.iter().copied().step_by(stride).collect();
+                (bold, all)
+            }
+            Scale::Log10 => {
+                let decades = lo.floor() as i64..=hi.ceil() as i64;
+                let at = |m: f64| -> Vec<f64> {
+                    decades
+                        .clone()
+                        .map(|k| (m * 10f64.powi(k as i32)).log10())
+                        .filter(within)
+                        .collect()
+                };
+                let mut bold = at(1.0);
+                // Fewer than three decades shown: label 2 and 5 too, or the axis reads as bare.
+                if bold.len() < 3 {
+                    bold.extend(at(2.0));
+                    bold.extend(at(5.0));
+                    bold.sort_by(f64::total_cmp);
+                }
+                let light = (2..10).flat_map(|m| at(f64::from(m))).collect();
+                (bold, light)
+            }
+        }
+    }
+
+    fn label(self, t: f64) -> String {
+        match self {
+            Scale::Log2Powers => format!("2{}", superscript(t.round() as i64)),
+            _ => number(self.from_plot(t)),
+        }
+    }
+}
+
+/// A number as a tick label: no trailing zeros, no scientific notation.
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    let s = if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        let digits = (-a.log10().floor()) as usize + 1;
+        format!("{v:.digits$}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+pub fn superscript(k: i64) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let digits = k.unsigned_abs().to_string();
+    let sign = if k < 0 { "⁻" } else { "" };
+    sign.chars()
+        .chain(
+            digits
+                .bytes()
+                .map(|b| DIGITS[usize::from(b.saturating_sub(b'0')).min(9)]),
+        )
+        .collect()
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a, RGBPixel>, Shift>;
+
+/// Draws `plot` into an RGB buffer and encodes it as PNG.
+pub fn png(plot: &Plot) -> Result<Vec<u8>, Box<dyn Error>> {
+    let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (WIDTH, HEIGHT))?;
+        let root = backend.into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(plot, &root)?;
+        root.present()?;
+    }
+    let mut bytes = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut bytes),
+        &rgb,
+        WIDTH,
+        HEIGHT,
+        image::ColorType::Rgb8,
+    )?;
+    Ok(bytes)
+}
+
+fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
+    title(root, &plot.title)?;
+    let (main, panel) = root.split_horizontally(WIDTH - PANEL);
+
+    let plotted = |points: &mut dyn Iterator<Item = (f64, f64)>| -> Vec<(f64, f64)> {
+        points
+            .filter_map(|(x, y)| Some((plot.x.scale.to_plot(x)?, plot.y.scale.to_plot(y)?)))
+            .collect()
+    };
+    let xs: Vec<f64> = plot
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(plot.markers.iter().map(|m| m.at))
+        .chain(plot.callouts.iter().map(|c| c.at.0))
+        .collect();
+    let ys: Vec<f64> = plot
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .chain(plot.levels.iter().map(|l| l.at))
+        .chain(plot.callouts.iter().map(|c| c.at.1))
+        .collect();
+    let (x0, x1) = plot.x.scale.range(min(&xs, plot.x.scale), max(&xs));
+    let (y0, y1) = plot.y.scale.range(min(&ys, plot.y.scale), max(&ys));
+    let (xb, xl) = plot.x.scale.ticks(x0, x1, true);
+    let (yb, yl) = plot.y.scale.ticks(y0, y1, false);
+
+    let mut chart = ChartBuilder::on(&main)
+        .margin_top(TITLE_HEIGHT + 12)
+        .margin_left(16)
+        .margin_right(24)
+        .margin_bottom(12)
+        .x_label_area_size(64)
+        .y_label_area_size(96)
+        .build_cartesian_2d(
+            (x0..x1).with_key_points(xb).with_light_points(xl),
+            (y0..y1).with_key_points(yb).with_light_points(yl),
+        )?;
+    let x_label = |t: &f64| plot.x.scale.label(*t);
+    let y_label = |t: &f64| plot.y.scale.label(*t);
+    chart
+        .configure_mesh()
+        .x_desc(plot.x.desc.as_str())
+        .y_desc(plot.y.desc.as_str())
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
+        .label_style((FONT, 17).into_font().color(&TEXT))
+        .axis_desc_style((FONT, 20).into_font().color(&TEXT))
+        .bold_line_style(RGBColor(212, 212, 212))
+        .light_line_style(RGBColor(240, 240, 240))
+        .axis_style(MUTED)
+        .draw()?;
+
+    for level in &plot.levels {
+        if let Some(y) = plot.y.scale.to_plot(level.at) {
+            chart.draw_series(DashedLineSeries::new(
+                [(x0, y), (x1, y)],
+                10,
+                6,
+                level.colour.stroke_width(2),
+            ))?;
+        }
+    }
+    let area = chart.plotting_area();
+    let (px, py) = area.get_pixel_range();
+    for (row, marker) in plot.markers.iter().enumerate() {
+        let Some(x) = plot.x.scale.to_plot(marker.at) else {
+            continue;
+        };
+        chart.draw_series(DashedLineSeries::new(
+            [(x, y0), (x, y1)],
+            4,
+            4,
+            marker.colour.stroke_width(2),
+        ))?;
+        let (mx, _) = chart.backend_coord(&(x, y1));
+        let style = (FONT, 15).into_font().color(&marker.colour);
+        // Staggered rows, so that markers close together do not print over each other.
+        let y = py.start + 6 + (row % 4) as i32 * 20;
+        let (w, _) = root.estimate_text_size(&marker.label, &style)?;
+        let left = if mx + 6 + w as i32 > px.end {
+            mx - 6 - w as i32
+        } else {
+            mx + 6
+        };
+        root.draw(&Text::new(marker.label.as_str(), (left, y), style))?;
+    }
+    for series in &plot.series {
+        let points = plotted(&mut series.points.iter().copied());
+        let style = series.colour.stroke_width(3);
+        match series.line {
+            Line::Solid => {
+                chart.draw_series(LineSeries::new(points.iter().copied(), style))?;
+            }
+            Line::Dashed => {
+                chart.draw_series(DashedLineSeries::new(points.iter().copied(), 12, 6, style))?;
+            }
+            Line::None => {}
+        }
+        for p in &points {
+            marker_at(chart.plotting_area(), *p, series.marker, series.colour)?;
+        }
+    }
+    for callout in &plot.callouts {
+        let Some(p) = plotted(&mut std::iter::once(callout.at)).pop() else {
+            continue;
+        };
+        let (cx, cy) = chart.backend_coord(&p);
+        root.draw(&Circle::new((cx, cy), 9, callout.colour.stroke_width(3)))?;
+        let style = (FONT, 16).into_font().color(&TEXT);
+        let (w, h) = root.estimate_text_size(&callout.text, &style)?;
+        let (w, h) = (w as i32, h as i32);
+        let x = if cx + 14 + w > px.end { cx - 14 - w } else { cx + 14 };
+        // Below the point unless that leaves the plot.
+        let y = if cy + 14 + h > py.end { cy - 14 - h } else { cy + 14 };
+        root.draw(&Rectangle::new(
+            [(x - 4, y - 3), (x + w + 4, y + h + 5)],
+            WHITE.mix(0.85).filled(),
+        ))?;
+        root.draw(&Text::new(callout.text.as_str(), (x, y), style))?;
+    }
+    legend(plot, &panel)
+}
+
+fn min(values: &[f64], scale: Scale) -> f64 {
+    values
+        .iter()
+        .copied()
+        .filter(|v| scale.to_plot(*v).is_some())
+        .fold(f64::INFINITY, f64::min)
+        .min(f64::MAX)
+}
+
+fn max(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(f64::MIN)
+}
+
+/// The title, shrunk (down to a floor) to fit the width, then cut with an ellipsis.
+fn title(root: &Area, title: &str) -> Result<(), Box<dyn Error>> {
+    let room = WIDTH as i32 - 48;
+    let mut text = title.to_string();
+    let mut size = 28.0;
+    loop {
+        let style = (FONT, size).into_font().color(&TEXT);
+        let (w, _) = root.estimate_text_size(&text, &style)?;
+        if (w as i32) <= room {
+            let style = style.pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw(&Text::new(text, (WIDTH as i32 / 2, TITLE_HEIGHT / 2 + 8), style))?;
+            return Ok(());
+        }
+        if size > 20.0 {
+            size -= 1.0;
+        } else {
+            text.pop();
+            text = format!("{}…", text.trim_end_matches('…'));
+        }
+    }
+}
+
+fn marker_at<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    at: CT::From,
+    marker: Marker,
+    colour: RGBColor,
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let fill = colour.filled();
+    let outline = WHITE.stroke_width(1);
+    let at = EmptyElement::at(at);
+    match marker {
+        Marker::Circle => {
+            area.draw(&(at + Circle::new((0, 0), 6, fill) + Circle::new((0, 0), 6, outline)))?
+        }
+        Marker::Triangle => area.draw(&(at + TriangleMarker::new((0, 0), 8, fill)))?,
+        Marker::Square => area.draw(&(at + Rectangle::new([(-5, -5), (5, 5)], fill)))?,
+        Marker::Cross => area.draw(&(at + Cross::new((0, 0), 6, colour.stroke_width(3))))?,
+        Marker::None => {}
+    }
+    Ok(())
+}
+
+struct Entry<'a> {
+    label: &'a str,
+    colour: RGBColor,
+    line: Line,
+    marker: Marker,
+}
+
+fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
+    let (px, py) = panel.get_pixel_range();
+    let entries = plot
+        .series
+        .iter()
+        .map(|s| Entry {
+            label: &s.label,
+            colour: s.colour,
+            line: s.line,
+            marker: s.marker,
+        })
+        .chain(plot.levels.iter().map(|l| Entry {
+            label: &l.label,
+            colour: l.colour,
+            line: Line::Dashed,
+            marker: Marker::None,
+        }));
+    let style = (FONT, 16).into_font().color(&TEXT);
+    let glyph = 40;
+    let text_x = px.start + glyph + 12;
+    let width = (px.end - 16 - text_x).max(60) as u32;
+    let mut y = py.start + TITLE_HEIGHT + 20;
+    for entry in entries {
+        let mid = y + 9;
+        let (x0, x1) = (px.start, px.start + glyph);
+        let stroke = entry.colour.stroke_width(3);
+        match entry.line {
+            Line::Solid => panel.draw(&PathElement::new([(x0, mid), (x1, mid)], stroke))?,
+            Line::Dashed => {
+                for (a, b) in [(0, 11), (16, 27), (32, 40)] {
+                    panel.draw(&PathElement::new([(x0 + a, mid), (x0 + b, mid)], stroke))?;
+                }
+            }
+            Line::None => {}
+        }
+        marker_at(panel, ((x0 + x1) / 2, mid), entry.marker, entry.colour)?;
+        for line in wrap(panel, entry.label, &style, width)? {
+            panel.draw(&Text::new(line, (text_x, y), style.clone()))?;
+            y += 20;
+        }
+        y += 8;
+    }
+    let note_style = (FONT, 14).into_font().color(&MUTED);
+    y += 10;
+    for note in &plot.notes {
+        for line in wrap(panel, note, &note_style, (px.end - 16 - px.start) as u32)? {
+            panel.draw(&Text::new(line, (px.start, y), note_style.clone()))?;
+            y += 18;
+        }
+        y += 8;
+    }
+    Ok(())
+}
+
+/// Greedy word wrap to `width` pixels as the embedded font measures it.
+fn wrap(area: &Area, text: &str, style: &TextStyle, width: u32) -> Result<Vec<String>, Box<dyn Error>> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && area.estimate_text_size(&candidate, style)?.0 > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    Ok(lines)
+}
+

@@ -1,0 +1,106 @@
+//! The sweeps through the real binary at tiny sizes (CPU only here; tests/gpu.rs adds the GPU).
+
+use std::fs;
+
+use assert_cmd::Command;
+
+fn hexpylot() -> Command {
+    Command::cargo_bin("hexpylot").expect("binary built")
+}
+
+/// Runs a sweep with `--json` and `--csv` into a temporary folder and returns the document and
+/// the CSV text.
+fn sweep(args: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, csv) = (dir.path().join("s.json"), dir.path().join("s.csv"));
+    let out = hexpylot()
+        .arg("sweep")
+        .args(args)
+        .args(["--no-gpu", "--json", json.to_str().unwrap()])
+        .args(["--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    (doc, fs::read_to_string(&csv).unwrap())
+}
+
+#[test]
+fn thread_sweep_finds_the_wall() {
+    let (doc, csv) = sweep(&[
+        "threads", "--size", "2^12", "--paths", "2^12", "--reps", "3",
+    ]);
+    assert_eq!(doc["sweep"]["kind"], "threads");
+    let cores = doc["machine"]["allowed_cpus"].as_array().unwrap().len();
+    let counts: usize = std::iter::successors(Some(1usize), |t| Some(t * 2))
+        .take_while(|&t| t < cores)
+        .count()
+        + 1;
+    assert_eq!(doc["stream"].as_array().unwrap().len(), counts * 2 * 6);
+    assert_eq!(doc["mc"].as_array().unwrap().len(), counts * 2);
+    assert!(doc["sweep"]["memory_wall"]["threads"].as_u64().unwrap() >= 1);
+    assert!(!doc["sweep"]["findings"].as_array().unwrap().is_empty());
+    assert_eq!(csv.lines().count(), 1 + counts * 2 * 6);
+}
+
+#[test]
+fn size_sweep_covers_every_power_of_two() {
+    let (doc, csv) = sweep(&["sizes", "--min-size", "2^10", "--max-size", "2^12"]);
+    assert_eq!(doc["sweep"]["kind"], "sizes");
+    let rows = doc["stream"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        3 * 2 * 2,
+        "3 sizes x triad, dot x engine, rayon"
+    );
+    for n in [1024, 2048, 4096] {
+        assert!(rows.iter().any(|r| r["n"] == n && r["kernel"] == "dot"));
+    }
+    assert!(rows.iter().all(|r| r["valid"] == true));
+    assert_eq!(csv.lines().count(), 13);
+}
+
+#[test]
+fn roofline_sweep_fits_ceilings() {
+    let (doc, csv) = sweep(&[
+        "roofline",
+        "--size",
+        "2^12",
+        "--max-fmas",
+        "8",
+        "--reps",
+        "2",
+    ]);
+    let rows = doc["roofline"].as_array().unwrap();
+    let fmas: Vec<u64> = rows.iter().map(|r| r["fmas"].as_u64().unwrap()).collect();
+    assert_eq!(fmas, [0, 1, 2, 4, 8]);
+    assert!(rows.iter().all(|r| r["valid"] == true));
+    let ceiling = &doc["sweep"]["ceilings"][0];
+    assert_eq!(ceiling["backend"], "engine");
+    assert!(ceiling["compute_gflops"].as_f64().unwrap() > 0.0);
+    assert!(csv.starts_with("backend,threads,n,fmas"));
+}
+
+#[test]
+fn bad_sweeps_are_refused() {
+    for (args, needle) in [
+        (
+            &["sweep", "sizes", "--min-size", "2^12", "--max-size", "2^10"][..],
+            "no sizes",
+        ),
+        (&["sweep", "roofline", "--max-fmas", "0"][..], "positive"),
+        (&["sweep", "threads", "--threads", "100000"][..], "exceeds"),
+        (&["sweep", "sideways"][..], "sideways"),
+    ] {
+        let out = hexpylot().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
