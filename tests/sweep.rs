@@ -104,3 +104,47 @@ fn bad_sweeps_are_refused() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+/// `compare --roofline` takes its bandwidth ceilings from a roofline sweep's file; a file without
+/// them is bad input.
+#[test]
+fn compare_reads_roofline_ceilings() {
+    let dir = tempfile::tempdir().unwrap();
+    let roofline = dir.path().join("roofline.json");
+    hexpylot()
+        .args([
+            "sweep",
+            "roofline",
+            "--size",
+            "2^12",
+            "--max-fmas",
+            "2",
+            "--reps",
+            "2",
+        ])
+        .args(["--no-gpu", "--json", roofline.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = hexpylot()
+        .args([
+            "compare", "--size", "2^12", "--paths", "2^12", "--steps", "2",
+        ])
+        .args(["--reps", "3", "--mc-reps", "2"])
+        .args(["--roofline", roofline.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("of roofline ceiling"), "{stdout}");
+
+    let not_roofline = dir.path().join("devices.json");
+    hexpylot()
+        .args(["devices", "--json", not_roofline.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = hexpylot()
+        .args(["compare", "--roofline", not_roofline.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no roofline ceilings"));
+}

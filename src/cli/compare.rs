@@ -7,10 +7,10 @@ use cpu_kernels::mc::{McParams, Payoff};
 
 use super::{
     CompareArgs, Precision, check_reps, limit_is_usage, mc_steps, open, reserve, setup,
-    stream_config, threads, write_json,
+    stream_config, threads, usage, write_json,
 };
 use crate::backend::{BackendKind, Stream};
-use crate::bench::{McConfig, run_mc, run_stream};
+use crate::bench::{Ceiling, McConfig, run_mc, run_stream};
 use crate::kernels::{OptionKind, StreamKernel};
 use crate::machine::Machine;
 use crate::report::{self, CompareRow, Document, McRow, StreamRow};
@@ -32,6 +32,10 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         machine,
     )?;
     check_reps(args.mc_reps, "--mc-reps")?;
+    let ceilings = match &args.roofline {
+        Some(path) => read_ceilings(path)?,
+        None => Vec::new(),
+    };
     let asian_steps = mc_steps(args.steps)?;
     let options = [
         (Payoff::EuropeanCall, 1),
@@ -101,7 +105,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
 
     let mut rows: Vec<CompareRow> = StreamKernel::ALL
         .iter()
-        .map(|k| stream_row(k.name(), &stream_rows))
+        .map(|k| stream_row(k.name(), &stream_rows, &ceilings))
         .collect();
     rows.extend(options.iter().map(|o| mc_row(o, &mc_rows)));
     if let Some(a) = &rng {
@@ -120,7 +124,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
     }
     println!("{}", report::compare_table(&rows));
     println!(
-        "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's best rate among this run's stream kernels."
+        "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's bandwidth ceiling (from --roofline) or of its best stream rate in this run."
     );
     for r in stream_rows.iter().filter(|r| !r.valid) {
         ok = false;
@@ -148,10 +152,43 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
     Ok(ok)
 }
 
+/// The bandwidth ceilings a `sweep roofline --json` file holds.
+fn read_ceilings(path: &std::path::Path) -> Result<Vec<Ceiling>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{} is not JSON: {e}", path.display())))?;
+    let ceilings = doc["sweep"]["ceilings"]
+        .as_array()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            usage(format!(
+                "{} holds no roofline ceilings (write one with `hexpylot sweep roofline --json`)",
+                path.display()
+            ))
+        })?;
+    ceilings
+        .iter()
+        .map(|c| {
+            let field = |name: &str| {
+                c[name]
+                    .as_f64()
+                    .ok_or_else(|| usage(format!("{}: a ceiling lacks {name}", path.display())))
+            };
+            Ok(Ceiling {
+                backend: c["backend"].as_str().unwrap_or_default().to_string(),
+                bandwidth_gbs: field("bandwidth_gbs")?,
+                compute_gflops: field("compute_gflops")?,
+                ridge: field("ridge")?,
+            })
+        })
+        .collect()
+}
+
 /// The stream kernel on each backend. The engine's arrays equal the gold values exactly (or the
 /// row is invalid), so the GPU's element-by-element check against gold, within its stated
 /// tolerance, is the check against the engine's elements.
-fn stream_row(kernel: &str, rows: &[StreamRow]) -> CompareRow {
+fn stream_row(kernel: &str, rows: &[StreamRow], ceilings: &[Ceiling]) -> CompareRow {
     let find = |backend: &str| {
         rows.iter()
             .find(|r| r.kernel == kernel && r.backend == backend)
@@ -163,7 +200,16 @@ fn stream_row(kernel: &str, rows: &[StreamRow]) -> CompareRow {
             .map(|r| r.gbs_median)
             .fold(0.0, f64::max)
     };
-    let (best_cpu, best_gpu) = (best(&["engine", "rayon"]), best(&["gpu"]));
+    // The roofline sweep's bandwidth ceilings where given, else the best stream rate of this run.
+    let ceiling = |backend: &str| {
+        ceilings
+            .iter()
+            .find(|c| c.backend == backend)
+            .map(|c| (c.bandwidth_gbs, "roofline ceiling"))
+    };
+    let (cpu_peak, cpu_what) =
+        ceiling("engine").unwrap_or((best(&["engine", "rayon"]), "best here"));
+    let (gpu_peak, gpu_what) = ceiling("gpu").unwrap_or((best(&["gpu"]), "best here"));
     let (agree, agrees) = match (engine, gpu) {
         (Some(e), Some(g)) => {
             let agrees = e.valid && g.valid;
@@ -175,11 +221,17 @@ fn stream_row(kernel: &str, rows: &[StreamRow]) -> CompareRow {
         _ => ("-".to_string(), true),
     };
     let mut bound = vec!["memory".to_string()];
-    if let Some(e) = engine.filter(|_| best_cpu > 0.0) {
-        bound.push(format!("CPU {:.0}%", 100.0 * e.gbs_median / best_cpu));
+    if let Some(e) = engine.filter(|_| cpu_peak > 0.0) {
+        bound.push(format!(
+            "CPU {:.0}% of {cpu_what}",
+            100.0 * e.gbs_median / cpu_peak
+        ));
     }
-    if let Some(g) = gpu.filter(|_| best_gpu > 0.0) {
-        bound.push(format!("GPU {:.0}%", 100.0 * g.gbs_median / best_gpu));
+    if let Some(g) = gpu.filter(|_| gpu_peak > 0.0) {
+        bound.push(format!(
+            "GPU {:.0}% of {gpu_what}",
+            100.0 * g.gbs_median / gpu_peak
+        ));
     }
     CompareRow {
         kernel: kernel.to_string(),

@@ -81,6 +81,9 @@ struct CompareArgs {
     /// Philox key for the Monte Carlo runs.
     #[arg(long, default_value = "20261124")]
     seed: u64,
+    /// A `sweep roofline --json` file: "bound" then uses its measured bandwidth ceilings.
+    #[arg(long)]
+    roofline: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
