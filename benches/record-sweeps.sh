@@ -31,4 +31,7 @@ if command -v nvidia-smi > /dev/null; then
   python3 "$peers/gpu_peer.py" > "$out/gpu-peer.jsonl" 2> "$out/gpu-peer.err" || true
 fi
 uptime >> "$out/uptime.txt"
-"$bin" chart "$out"/sweep-*.json "$out"/*peer*.jsonl --out "$out"
+# Only peer files with something in them: a failed GPU peer leaves an empty one.
+peer_files=()
+for f in "$out"/*peer*.jsonl; do [ -s "$f" ] && peer_files+=("$f"); done
+"$bin" chart "$out"/sweep-*.json "${peer_files[@]}" --out "$out"

@@ -7,14 +7,15 @@ use std::error::Error;
 
 use plotters::backend::RGBPixel;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::BindKeyPoints;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub const WIDTH: u32 = 1280;
 pub const HEIGHT: u32 = 800;
 const PANEL: u32 = 340;
-const TITLE_HEIGHT: i32 = 56;
+const TITLE_HEIGHT: i32 = 64;
 const FONT: &str = "sans-serif";
 
 const TEXT: RGBColor = RGBColor(30, 30, 30);
@@ -110,7 +111,7 @@ impl Scale {
         t.is_finite().then_some(t)
     }
 
-    fn from_plot(self, t: f64) -> f64 {
+    fn data_value(self, t: f64) -> f64 {
         match self {
             Scale::Linear => t,
             Scale::Log2 | Scale::Log2Powers => t.exp2(),
@@ -126,7 +127,10 @@ impl Scale {
                 (lo.min(0.0), top)
             }
             _ => {
-                let (lo, hi) = (self.to_plot(lo).unwrap_or(0.0), self.to_plot(hi).unwrap_or(1.0));
+                let (lo, hi) = (
+                    self.to_plot(lo).unwrap_or(0.0),
+                    self.to_plot(hi).unwrap_or(1.0),
+                );
                 let pad = ((hi - lo) * 0.05).max(0.15);
                 (lo - pad, hi + pad)
             }
@@ -138,7 +142,7 @@ impl Scale {
         let within = |v: &f64| *v >= lo - 1e-9 && *v <= hi + 1e-9;
         match self {
             Scale::Linear => {
-                let raw = (hi - lo) / 8.0;
+                let raw = ((hi - lo) / 8.0).max(f64::MIN_POSITIVE);
                 let magnitude = 10f64.powf(raw.log10().floor());
                 let mut step = [1.0, 2.0, 5.0, 10.0]
                     .iter()
@@ -153,7 +157,13 @@ impl Scale {
                     let last = (hi / step).floor() as i64;
                     (first..=last).map(|i| i as f64 * step).collect()
                 };
-                (multiples(step), multiples(step / 2.0))
+                // No grid line at half a thread.
+                let light = if integer && step < 2.0 {
+                    Vec::new()
+                } else {
+                    multiples(step / 2.0)
+                };
+                (multiples(step), light)
             }
             Scale::Log2 | Scale::Log2Powers => {
                 let all: Vec<f64> = (lo.ceil() as i64..=hi.floor() as i64)
@@ -173,8 +183,8 @@ impl Scale {
                         .collect()
                 };
                 let mut bold = at(1.0);
-                // Fewer than three decades shown: label 2 and 5 too, or the axis reads as bare.
-                if bold.len() < 3 {
+                // Fewer than four decades shown: label 2 and 5 too, or the axis reads as bare.
+                if bold.len() < 4 {
                     bold.extend(at(2.0));
                     bold.extend(at(5.0));
                     bold.sort_by(f64::total_cmp);
@@ -188,7 +198,7 @@ impl Scale {
     fn label(self, t: f64) -> String {
         match self {
             Scale::Log2Powers => format!("2{}", superscript(t.round() as i64)),
-            _ => number(self.from_plot(t)),
+            _ => number(self.data_value(t)),
         }
     }
 }
@@ -284,10 +294,7 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
         .margin_bottom(12)
         .x_label_area_size(64)
         .y_label_area_size(96)
-        .build_cartesian_2d(
-            (x0..x1).with_key_points(xb).with_light_points(xl),
-            (y0..y1).with_key_points(yb).with_light_points(yl),
-        )?;
+        .build_cartesian_2d(Ticked::new(x0..x1, xb, xl), Ticked::new(y0..y1, yb, yl))?;
     let x_label = |t: &f64| plot.x.scale.label(*t);
     let y_label = |t: &f64| plot.y.scale.label(*t);
     chart
@@ -313,9 +320,9 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
             ))?;
         }
     }
-    let area = chart.plotting_area();
-    let (px, py) = area.get_pixel_range();
-    for (row, marker) in plot.markers.iter().enumerate() {
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let mut marker_x = Vec::new();
+    for marker in &plot.markers {
         let Some(x) = plot.x.scale.to_plot(marker.at) else {
             continue;
         };
@@ -325,18 +332,9 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
             4,
             marker.colour.stroke_width(2),
         ))?;
-        let (mx, _) = chart.backend_coord(&(x, y1));
-        let style = (FONT, 15).into_font().color(&marker.colour);
-        // Staggered rows, so that markers close together do not print over each other.
-        let y = py.start + 6 + (row % 4) as i32 * 20;
-        let (w, _) = root.estimate_text_size(&marker.label, &style)?;
-        let left = if mx + 6 + w as i32 > px.end {
-            mx - 6 - w as i32
-        } else {
-            mx + 6
-        };
-        root.draw(&Text::new(marker.label.as_str(), (left, y), style))?;
+        marker_x.push((marker, chart.backend_coord(&(x, y1)).0));
     }
+    let mut points_px = Vec::new();
     for series in &plot.series {
         let points = plotted(&mut series.points.iter().copied());
         let style = series.colour.stroke_width(3);
@@ -351,27 +349,169 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
         }
         for p in &points {
             marker_at(chart.plotting_area(), *p, series.marker, series.colour)?;
+            if series.marker != Marker::None {
+                points_px.push(chart.backend_coord(p));
+            }
         }
     }
+    // Labels go on top of the data, each where it covers no data point, callout ring or earlier
+    // label, if there is such a place.
+    let mut labels = Labels {
+        taken: points_px
+            .iter()
+            .map(|(x, y)| [x - 7, y - 7, x + 7, y + 7])
+            .collect(),
+        x: px.start + 4..px.end - 4,
+        y: py.start + 4..py.end - 4,
+    };
+    let mut rings = Vec::new();
     for callout in &plot.callouts {
-        let Some(p) = plotted(&mut std::iter::once(callout.at)).pop() else {
-            continue;
-        };
-        let (cx, cy) = chart.backend_coord(&p);
-        root.draw(&Circle::new((cx, cy), 9, callout.colour.stroke_width(3)))?;
+        if let Some(p) = plotted(&mut std::iter::once(callout.at)).pop() {
+            let (cx, cy) = chart.backend_coord(&p);
+            root.draw(&Circle::new((cx, cy), 9, callout.colour.stroke_width(3)))?;
+            labels.taken.push([cx - 11, cy - 11, cx + 11, cy + 11]);
+            rings.push((callout, cx, cy));
+        }
+    }
+    for (marker, mx) in marker_x {
+        let style = (FONT, 15).into_font().color(&marker.colour);
+        let (w, h) = root.estimate_text_size(&marker.label, &style)?;
+        let (w, h) = (w as i32, h as i32);
+        // Beside the line near the top, in the first row that is free.
+        let candidates: Vec<(i32, i32)> = [mx + 6, mx - 6 - w]
+            .into_iter()
+            .flat_map(|x| (0..6).map(move |row| (x, py.start + 6 + row * (h + 8))))
+            .collect();
+        let at = labels.place(w, h, &candidates);
+        boxed_text(root, &marker.label, at, (w, h), style)?;
+    }
+    for (callout, cx, cy) in rings {
         let style = (FONT, 16).into_font().color(&TEXT);
         let (w, h) = root.estimate_text_size(&callout.text, &style)?;
         let (w, h) = (w as i32, h as i32);
-        let x = if cx + 14 + w > px.end { cx - 14 - w } else { cx + 14 };
-        // Below the point unless that leaves the plot.
-        let y = if cy + 14 + h > py.end { cy - 14 - h } else { cy + 14 };
-        root.draw(&Rectangle::new(
-            [(x - 4, y - 3), (x + w + 4, y + h + 5)],
-            WHITE.mix(0.85).filled(),
+        let candidates: Vec<(i32, i32)> = [14, 40, 70]
+            .into_iter()
+            .flat_map(|d| {
+                [
+                    (cx + 14, cy + d),
+                    (cx + 14, cy - d - h),
+                    (cx - 14 - w, cy + d),
+                    (cx - 14 - w, cy - d - h),
+                ]
+            })
+            .collect();
+        let at = labels.place(w, h, &candidates);
+        // A leader from the ring to the nearest point of its label, which may have moved away.
+        let near = (cx.clamp(at.0, at.0 + w), cy.clamp(at.1, at.1 + h));
+        root.draw(&PathElement::new(
+            [(cx, cy), near],
+            callout.colour.stroke_width(1),
         ))?;
-        root.draw(&Text::new(callout.text.as_str(), (x, y), style))?;
+        boxed_text(root, &callout.text, at, (w, h), style)?;
     }
     legend(plot, &panel)
+}
+
+/// Text on a translucent white box, so that lines under it do not cross out letters.
+fn boxed_text(
+    root: &Area,
+    text: &str,
+    (x, y): (i32, i32),
+    (w, h): (i32, i32),
+    style: TextStyle,
+) -> Result<(), Box<dyn Error>> {
+    root.draw(&Rectangle::new(
+        [(x - 4, y - 3), (x + w + 4, y + h + 5)],
+        WHITE.mix(0.85).filled(),
+    ))?;
+    root.draw(&Text::new(text, (x, y), style))?;
+    Ok(())
+}
+
+/// Boxes already taken by labels, inside the plot's pixel bounds.
+struct Labels {
+    taken: Vec<[i32; 4]>,
+    x: std::ops::Range<i32>,
+    y: std::ops::Range<i32>,
+}
+
+impl Labels {
+    /// The first candidate position (moved inside the plot) whose box is free; failing that, the
+    /// first one pushed down until it is, or as it is if nothing is free.
+    fn place(&mut self, w: i32, h: i32, candidates: &[(i32, i32)]) -> (i32, i32) {
+        let inside = |(x, y): (i32, i32)| {
+            (
+                x.min(self.x.end - w).max(self.x.start),
+                y.min(self.y.end - h).max(self.y.start),
+            )
+        };
+        let free = |(x, y): (i32, i32)| {
+            let b = [x - 4, y - 3, x + w + 4, y + h + 5];
+            !self
+                .taken
+                .iter()
+                .any(|t| b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3])
+        };
+        let first = inside(
+            candidates
+                .first()
+                .copied()
+                .unwrap_or((self.x.start, self.y.start)),
+        );
+        let at = candidates
+            .iter()
+            .map(|c| inside(*c))
+            .find(|c| free(*c))
+            .or_else(|| {
+                (1..20)
+                    .map(|k| (first.0, first.1 + k * (h + 8)))
+                    .take_while(|c| c.1 + h <= self.y.end)
+                    .find(|c| free(*c))
+            })
+            .unwrap_or(first);
+        self.taken
+            .push([at.0 - 4, at.1 - 3, at.0 + w + 4, at.1 + h + 5]);
+        at
+    }
+}
+
+/// A linear axis (in plot space) with the ticks chosen by [`Scale::ticks`]. plotters' own
+/// key-point combinator drops the formatter hook the mesh labels need, hence this one.
+struct Ticked {
+    inner: RangedCoordf64,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(range: std::ops::Range<f64>, bold: Vec<f64>, light: Vec<f64>) -> Ticked {
+        Ticked {
+            inner: range.into(),
+            bold,
+            light,
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
 }
 
 fn min(values: &[f64], scale: Scale) -> f64 {
@@ -384,29 +524,56 @@ fn min(values: &[f64], scale: Scale) -> f64 {
 }
 
 fn max(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(f64::MIN)
+    values
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(f64::MIN)
 }
 
-/// The title, shrunk (down to a floor) to fit the width, then cut with an ellipsis.
+/// The title: one line, shrunk down to a floor to fit the width, else wrapped onto two lines
+/// (the second cut with an ellipsis if even that is not enough).
 fn title(root: &Area, title: &str) -> Result<(), Box<dyn Error>> {
-    let room = WIDTH as i32 - 48;
-    let mut text = title.to_string();
-    let mut size = 28.0;
-    loop {
-        let style = (FONT, size).into_font().color(&TEXT);
-        let (w, _) = root.estimate_text_size(&text, &style)?;
-        if (w as i32) <= room {
-            let style = style.pos(Pos::new(HPos::Center, VPos::Center));
-            root.draw(&Text::new(text, (WIDTH as i32 / 2, TITLE_HEIGHT / 2 + 8), style))?;
+    let room = WIDTH - 48;
+    let centre = |size: f64| {
+        (FONT, size)
+            .into_font()
+            .color(&TEXT)
+            .pos(Pos::new(HPos::Center, VPos::Center))
+    };
+    for size in (22..=28).rev().map(f64::from) {
+        if root.estimate_text_size(title, &centre(size))?.0 <= room {
+            root.draw(&Text::new(
+                title,
+                (WIDTH as i32 / 2, TITLE_HEIGHT / 2 + 6),
+                centre(size),
+            ))?;
             return Ok(());
         }
-        if size > 20.0 {
-            size -= 1.0;
-        } else {
-            text.pop();
-            text = format!("{}…", text.trim_end_matches('…'));
-        }
     }
+    let style = centre(21.0);
+    let mut lines = wrap(root, title, &style, room)?;
+    if lines.len() > 2 {
+        let mut second: Vec<char> = lines[1..].join(" ").chars().collect();
+        while second.len() > 1 {
+            second.pop();
+            let cut: String = second.iter().chain(['…'].iter()).collect();
+            if root.estimate_text_size(&cut, &style)?.0 <= room {
+                break;
+            }
+        }
+        lines.truncate(1);
+        lines.push(second.into_iter().chain(['…']).collect());
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let y = TITLE_HEIGHT / 2 - 6 + i as i32 * 26;
+        root.draw(&Text::new(
+            line.as_str(),
+            (WIDTH as i32 / 2, y),
+            style.clone(),
+        ))?;
+    }
+    Ok(())
 }
 
 fn marker_at<DB: DrawingBackend, CT: CoordTranslate>(
@@ -441,7 +608,9 @@ struct Entry<'a> {
 }
 
 fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
-    let (px, py) = panel.get_pixel_range();
+    // A split-off area draws in its own coordinates: (0, 0) is its top left corner.
+    let (w, _) = panel.dim_in_pixel();
+    let w = w as i32;
     let entries = plot
         .series
         .iter()
@@ -459,12 +628,12 @@ fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
         }));
     let style = (FONT, 16).into_font().color(&TEXT);
     let glyph = 40;
-    let text_x = px.start + glyph + 12;
-    let width = (px.end - 16 - text_x).max(60) as u32;
-    let mut y = py.start + TITLE_HEIGHT + 20;
+    let text_x = glyph + 12;
+    let width = (w - 16 - text_x).max(60) as u32;
+    let mut y = TITLE_HEIGHT + 20;
     for entry in entries {
         let mid = y + 9;
-        let (x0, x1) = (px.start, px.start + glyph);
+        let (x0, x1) = (0, glyph);
         let stroke = entry.colour.stroke_width(3);
         match entry.line {
             Line::Solid => panel.draw(&PathElement::new([(x0, mid), (x1, mid)], stroke))?,
@@ -485,8 +654,8 @@ fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
     let note_style = (FONT, 14).into_font().color(&MUTED);
     y += 10;
     for note in &plot.notes {
-        for line in wrap(panel, note, &note_style, (px.end - 16 - px.start) as u32)? {
-            panel.draw(&Text::new(line, (px.start, y), note_style.clone()))?;
+        for line in wrap(panel, note, &note_style, (w - 16) as u32)? {
+            panel.draw(&Text::new(line, (0, y), note_style.clone()))?;
             y += 18;
         }
         y += 8;
@@ -495,7 +664,12 @@ fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
 }
 
 /// Greedy word wrap to `width` pixels as the embedded font measures it.
-fn wrap(area: &Area, text: &str, style: &TextStyle, width: u32) -> Result<Vec<String>, Box<dyn Error>> {
+fn wrap(
+    area: &Area,
+    text: &str,
+    style: &TextStyle,
+    width: u32,
+) -> Result<Vec<String>, Box<dyn Error>> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -515,4 +689,3 @@ fn wrap(area: &Area, text: &str, style: &TextStyle, width: u32) -> Result<Vec<St
     }
     Ok(lines)
 }
-

@@ -27,7 +27,7 @@ pub struct Doc {
     pub sweep: Option<Sweep>,
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Machine {
     pub hostname: String,
     pub cpu_model: String,
@@ -107,14 +107,6 @@ pub enum Peer {
     },
 }
 
-impl Peer {
-    pub fn file(&self) -> usize {
-        match self {
-            Peer::Cpu { file, .. } | Peer::Gpu { file, .. } => *file,
-        }
-    }
-}
-
 pub fn read(files: &[PathBuf]) -> Result<Input, ChartError> {
     let mut input = Input::default();
     for (file, path) in files.iter().enumerate() {
@@ -129,7 +121,9 @@ pub fn read(files: &[PathBuf]) -> Result<Input, ChartError> {
                 }
                 let value = serde_json::from_str::<Value>(line)
                     .map_err(|e| malformed(path, Some(index + 1), &e))?;
-                input.peers.extend(value.as_object().and_then(|o| peer(file, o)));
+                input
+                    .peers
+                    .extend(value.as_object().and_then(|o| peer(file, o)));
             }
             continue;
         }
@@ -173,7 +167,10 @@ fn text(o: &Map<String, Value>, key: &str) -> Option<String> {
     o.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-fn objects<'a>(o: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = &'a Map<String, Value>> {
+fn objects<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+) -> impl Iterator<Item = &'a Map<String, Value>> {
     o.get(key)
         .and_then(Value::as_array)
         .into_iter()
@@ -314,8 +311,14 @@ fn peer(file: usize, o: &Map<String, Value>) -> Option<Peer> {
                     return None;
                 }
                 let prefix = key[..at].trim_end_matches('_');
-                let who = if prefix.is_empty() { "GPU peer" } else { prefix };
-                let on = device.as_deref().map_or(String::new(), |d| format!(" on {d}"));
+                let who = if prefix.is_empty() {
+                    "GPU peer"
+                } else {
+                    prefix
+                };
+                let on = device
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(" on {d}"));
                 Some((format!("{who} {label}{on}"), value.as_f64()?))
             })
             .collect()

@@ -1,12 +1,122 @@
-//! Charts (being written by the chart helper: this stub only fixes the signature the CLI calls).
+//! Charts of recorded results: PNG files drawn from HexPylot JSON documents and the peers' JSON
+//! lines, with a font embedded in the binary (DejaVu Sans, see `DejaVuSans-LICENSE.txt`), so that
+//! they draw the same on a machine with no fonts at all.
+//!
+//! | file | drawn from | shows |
+//! |---|---|---|
+//! | `memory-wall.png` | thread sweeps (`sweep.kind` "threads") | triad GB/s vs threads per machine and CPU backend, the CPU peers, GPU levels, the memory wall |
+//! | `sizes.png` | size sweeps ("sizes") | triad and dot GB/s vs n (log₂), GPU kernel-only and end-to-end, cache sizes, the break-even n |
+//! | `roofline.png` | roofline rows | GFLOP/s vs FLOP/byte (log-log), measured points, fitted ceilings, ridge points |
+//! | `montecarlo.png` | thread sweeps with Monte Carlo rows | million paths/s vs threads, GPU levels, the peers |
+
+mod build;
+mod draw;
+mod input;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::style::FontStyle;
+use tempfile::NamedTempFile;
+
+pub use draw::{HEIGHT, WIDTH};
 
 #[derive(Debug, thiserror::Error)]
-#[error("charts are not built yet")]
-pub struct ChartError;
+pub enum ChartError {
+    #[error("no result files given to chart")]
+    NoFiles,
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: malformed JSON: {detail}", path.display())]
+    Malformed { path: PathBuf, detail: String },
+    #[error(
+        "{}: nothing to chart (charts need a thread or size sweep, roofline rows, or peer figures next to a thread sweep)",
+        path.display()
+    )]
+    NothingToChart { path: PathBuf },
+    #[error("cannot write charts into {}: {source}", dir.display())]
+    Write {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("drawing {chart} failed: {detail}")]
+    Draw { chart: String, detail: String },
+}
 
-pub fn render(
-    _files: &[std::path::PathBuf],
-    _out_dir: &std::path::Path,
-) -> Result<Vec<std::path::PathBuf>, ChartError> {
-    Err(ChartError)
+/// Reads `files` (HexPylot `--json` documents; peers' `.jsonl` output) and writes one PNG per
+/// chart their data supports into `out_dir` (created if missing), returning the paths written.
+/// Every file must feed at least one chart: a file that feeds none is an error, not a silent skip.
+pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    if files.is_empty() {
+        return Err(ChartError::NoFiles);
+    }
+    let input = input::read(files)?;
+    let charts = build::all(&input);
+    if let Some(unused) = (0..files.len()).find(|i| !charts.iter().any(|c| c.sources.contains(i))) {
+        return Err(ChartError::NothingToChart {
+            path: files[unused].clone(),
+        });
+    }
+    register_font()?;
+    // Every chart is drawn before any is written, so that a drawing failure leaves no partial set.
+    let drawn = charts
+        .iter()
+        .map(|c| {
+            draw::png(&c.plot)
+                .map(|png| (c.file_name, png))
+                .map_err(|e| ChartError::Draw {
+                    chart: c.file_name.to_string(),
+                    detail: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let cannot_write = |source| ChartError::Write {
+        dir: out_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out_dir).map_err(cannot_write)?;
+    drawn
+        .into_iter()
+        .map(|(name, png)| write_atomically(out_dir, name, &png).map_err(cannot_write))
+        .collect()
+}
+
+/// plotters looks fonts up by family name; with no system fonts, "sans-serif" exists only once
+/// registered, and drawing text before that fails.
+fn register_font() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("DejaVuSans.ttf"),
+        )
+        .is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ChartError::Draw {
+            chart: "any chart".to_string(),
+            detail: "the embedded DejaVu Sans font was rejected".to_string(),
+        })
+    }
+}
+
+/// A reader never sees a half-written chart: the bytes go to a temporary file in the same
+/// directory, which is then renamed over the target.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let path = dir.join(name);
+    let mut temp = NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    // Temporary files are created 0600; a chart is for anyone to read, like any new file.
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))?;
+    temp.persist(&path).map_err(|e| e.error)?;
+    Ok(path)
 }
