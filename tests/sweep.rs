@@ -83,7 +83,7 @@ fn roofline_sweep_fits_ceilings() {
     ]);
     let rows = doc["roofline"].as_array().unwrap();
     let fmas: Vec<u64> = rows.iter().map(|r| r["fmas"].as_u64().unwrap()).collect();
-    assert_eq!(fmas, [0, 1, 2, 4, 8]);
+    assert_eq!(fmas, [1, 2, 4, 8]);
     assert!(rows.iter().all(|r| r["valid"] == true));
     let ceiling = &doc["sweep"]["ceilings"][0];
     assert_eq!(ceiling["backend"], "engine");

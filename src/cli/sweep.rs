@@ -24,8 +24,8 @@ pub(super) enum SweepCommand {
     /// Triad and dot from 2^10 elements up to the largest size that fits: engine, rayon, GPU
     /// kernel-only and end to end; finds the offload break-even size.
     Sizes(SizesArgs),
-    /// The roofline kernel at 0, 1, 2, 4, … FMAs per element on engine and GPU; fits each
-    /// device's bandwidth and compute ceilings.
+    /// The roofline kernel at 1, 2, 4, … FMAs per element on engine and GPU; fits each device's
+    /// bandwidth and compute ceilings.
     Roofline(RooflineArgs),
 }
 
@@ -72,7 +72,7 @@ pub(super) struct RooflineArgs {
     /// Elements in the array.
     #[arg(long, default_value = "2^24", value_parser = super::parse::size, allow_hyphen_values = true)]
     size: u64,
-    /// The last point of the sweep, in FMAs per element (0, 1, 2, 4, … up to it).
+    /// The last point of the sweep, in FMAs per element (1, 2, 4, … up to it).
     #[arg(long, default_value = "1024", value_parser = super::parse::positive, allow_hyphen_values = true)]
     max_fmas: usize,
     /// Repetitions per point (the first is a warm-up).
@@ -452,10 +452,12 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: &Machine) -> Re
         })?;
     let max_fmas = u32::try_from(args.max_fmas)
         .map_err(|_| usage(format!("--max-fmas {} is too large", args.max_fmas)))?;
-    let mut fmas = vec![0u32];
-    fmas.extend(
-        std::iter::successors(Some(1u32), |&k| k.checked_mul(2)).take_while(|&k| k <= max_fmas),
-    );
+    // From 1, not 0: with no FMA the kernel is x ← x, which compilers rightly remove, and the
+    // "bandwidth" measured would be the cost of an empty phase. At 1 FMA (0.25 FLOP/byte) every
+    // device is still far below its ridge.
+    let fmas: Vec<u32> = std::iter::successors(Some(1u32), |&k| k.checked_mul(2))
+        .take_while(|&k| k <= max_fmas)
+        .collect();
     let cfg = RooflineConfig {
         n,
         fmas,
