@@ -153,3 +153,53 @@ fn compare_reads_roofline_ceilings() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no roofline ceilings"));
 }
+
+/// `chart` through the binary: charts from a real sweep's file; no files, or a malformed one, is
+/// bad input (one line, exit 2).
+#[test]
+fn chart_draws_from_a_sweep_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("roofline.json");
+    hexpylot()
+        .args([
+            "sweep",
+            "roofline",
+            "--size",
+            "2^12",
+            "--max-fmas",
+            "4",
+            "--reps",
+            "2",
+        ])
+        .args(["--no-gpu", "--json", json.to_str().unwrap()])
+        .assert()
+        .success();
+    let out_dir = dir.path().join("charts");
+    hexpylot()
+        .args([
+            "chart",
+            json.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(out_dir.join("roofline.png").is_file());
+
+    let malformed = dir.path().join("bad.json");
+    fs::write(&malformed, "{ not json").unwrap();
+    for args in [
+        vec!["chart", "--out", out_dir.to_str().unwrap()],
+        vec![
+            "chart",
+            malformed.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    ] {
+        let out = hexpylot().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
