@@ -1,11 +1,12 @@
 //! HexPylot: the same kernels on the HexPylot engine (persistent pinned workers, barrier-separated
-//! phases, no locks or allocation in the hot path), on rayon, and (next) on the GPU; every run
+//! phases, no locks or allocation in the hot path), on rayon, and on the GPU through wgpu; every run
 //! validated against gold values, every number measured.
 //!
 //! - [`engine`]: the lock-free CPU engine.
 //! - [`kernels`]: each kernel described once (bytes, flops, gold check, CPU dispatch).
 //! - [`backend`]: the interface every programming model implements, and the CPU backends.
 //! - [`bench`]: the one harness: timing, validation, rows.
+//! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
 //! - [`report`]: tables, JSON and CSV. [`machine`]: what the run ran on. [`cli`]: the command line.
 
 pub mod backend;
