@@ -4,8 +4,8 @@
 //!
 //! - [`engine`]: the lock-free CPU engine.
 //! - [`kernels`]: each kernel described once (bytes, flops, gold check, CPU dispatch).
-//! - [`backend`]: the interface every programming model implements, and the CPU backends.
-//! - [`bench`]: the one harness: timing, validation, rows.
+//! - [`backend`]: the interface every programming model implements, and the engine, rayon and GPU backends.
+//! - [`bench`](mod@bench): the one harness: timing, validation, rows.
 //! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
 //! - [`report`]: tables, JSON and CSV. [`machine`]: what the run ran on. [`cli`]: the command line.
 
