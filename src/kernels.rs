@@ -7,7 +7,7 @@
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
 use cpu_kernels::Real;
-use cpu_kernels::mc::Payoff;
+use cpu_kernels::mc::{McParams, Payoff};
 use cpu_kernels::stream::{self, Stores};
 use serde::Serialize;
 
@@ -218,6 +218,24 @@ pub fn stores_for(working_set_bytes: u64, llc_bytes: u64) -> Stores {
         Stores::Streaming
     } else {
         Stores::Cached
+    }
+}
+
+/// The Philox key when the user gives none.
+pub const DEFAULT_SEED: u64 = 20261124;
+
+/// The reference table's option (S0 = K = 100, r = 0.05, σ = 0.2, T = 1), as `compare` and the
+/// sweeps price it.
+pub fn reference_option(payoff: Payoff, steps: u32, seed: u64) -> McParams {
+    McParams {
+        payoff,
+        s0: 100.0,
+        strike: 100.0,
+        rate: 0.05,
+        sigma: 0.2,
+        maturity: 1.0,
+        steps,
+        seed,
     }
 }
 

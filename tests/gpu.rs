@@ -278,6 +278,24 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
     }
 }
 
+/// Runs `hexpylot sweep ARGS --json` and returns the document it wrote.
+fn sweep_json(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    let out = hexpylot()
+        .arg("sweep")
+        .args(args)
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
 /// The size and roofline sweeps with the GPU: kernel-only and end-to-end rows at every size, a
 /// break-even finding, and a ceiling fitted per device.
 #[test]
@@ -286,20 +304,7 @@ fn sweeps_include_the_gpu() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("sizes.json");
-    let out = hexpylot()
-        .args(["sweep", "sizes", "--min-size", "2^10", "--max-size", "2^11"])
-        .args(["--json", json.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let doc = sweep_json(&["sizes", "--min-size", "2^10", "--max-size", "2^11"]);
     let gpu_rows: Vec<_> = doc["stream"]
         .as_array()
         .unwrap()
@@ -319,28 +324,15 @@ fn sweeps_include_the_gpu() {
             .contains("GPU")
     );
 
-    let json = dir.path().join("roofline.json");
-    let out = hexpylot()
-        .args([
-            "sweep",
-            "roofline",
-            "--size",
-            "2^12",
-            "--max-fmas",
-            "4",
-            "--reps",
-            "2",
-        ])
-        .args(["--json", json.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let doc = sweep_json(&[
+        "roofline",
+        "--size",
+        "2^12",
+        "--max-fmas",
+        "4",
+        "--reps",
+        "2",
+    ]);
     let backends: Vec<_> = doc["sweep"]["ceilings"]
         .as_array()
         .unwrap()

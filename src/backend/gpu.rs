@@ -268,22 +268,6 @@ impl Backend for GpuBackend {
         Some(self.ctx.summary())
     }
 
-    fn device_name(&self) -> String {
-        let s = self.ctx.summary();
-        format!(
-            "{} ({}, {}, driver {})",
-            s.name, s.backend, s.device_type, s.driver
-        )
-    }
-
-    fn timer(&self) -> &'static str {
-        if self.ctx.has_timestamps() {
-            "GPU timestamp queries"
-        } else {
-            "submit to completion (this adapter has no timestamp queries)"
-        }
-    }
-
     fn is_offload(&self) -> bool {
         true
     }

@@ -128,14 +128,6 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     fn adapter(&self) -> Option<&crate::gpu::AdapterSummary> {
         None
     }
-    /// The device it computes on, as the reports name it.
-    fn device_name(&self) -> String {
-        format!("{} CPU threads", self.threads())
-    }
-    /// How kernel times are taken.
-    fn timer(&self) -> &'static str {
-        "host clock"
-    }
     /// Whether the backend computes in its own memory, so that data must be moved there and back
     /// (and an end-to-end time means something).
     fn is_offload(&self) -> bool {

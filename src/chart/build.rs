@@ -354,46 +354,13 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
     if sources.is_empty() {
         return None;
     }
-    let mut peers: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for peer in &input.peers {
-        match peer {
-            Peer::Cpu {
-                file,
-                name,
-                threads,
-                triad_gbs: Some(gbs),
-                ..
-            } => {
-                match peers.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, points)) => points.push((*threads, *gbs)),
-                    None => peers.push((name.clone(), vec![(*threads, *gbs)])),
-                }
-                sources.insert(*file);
-            }
-            Peer::Gpu {
-                file, triad_gbs, ..
-            } if !triad_gbs.is_empty() => {
-                for (label, gbs) in triad_gbs {
-                    plot.levels.push(Level {
-                        label: format!("{label} (GPU peer)"),
-                        at: *gbs,
-                        colour: palette.next(),
-                    });
-                }
-                sources.insert(*file);
-            }
-            _ => {}
-        }
-    }
-    for (name, points) in peers {
-        plot.series.push(Series {
-            label: format!("{name} (CPU peer)"),
-            colour: palette.next(),
-            line: Line::Dashed,
-            marker: Marker::Cross,
-            points: by_x(points),
-        });
-    }
+    add_peers(
+        &mut plot,
+        &input.peers,
+        PeerMetric::Triad,
+        &mut palette,
+        &mut sources,
+    );
     plot.title = format!(
         "Triad bandwidth vs threads — {}",
         names.heading(&docs, &gpus)
@@ -755,49 +722,13 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
             }
         }
     }
-    let mut peers: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for peer in &input.peers {
-        match peer {
-            Peer::Cpu {
-                file,
-                name,
-                threads,
-                mc_paths_per_s: Some(rate),
-                ..
-            } => {
-                let point = (*threads, rate / 1e6);
-                match peers.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, points)) => points.push(point),
-                    None => peers.push((name.clone(), vec![point])),
-                }
-                sources.insert(*file);
-            }
-            Peer::Gpu {
-                file,
-                mc_paths_per_s,
-                ..
-            } if !mc_paths_per_s.is_empty() => {
-                for (label, rate) in mc_paths_per_s {
-                    plot.levels.push(Level {
-                        label: format!("{label} (GPU peer, European call)"),
-                        at: rate / 1e6,
-                        colour: palette.next(),
-                    });
-                }
-                sources.insert(*file);
-            }
-            _ => {}
-        }
-    }
-    for (name, points) in peers {
-        plot.series.push(Series {
-            label: format!("{name} (CPU peer, European call)"),
-            colour: palette.next(),
-            line: Line::Dashed,
-            marker: Marker::Cross,
-            points: by_x(points),
-        });
-    }
+    add_peers(
+        &mut plot,
+        &input.peers,
+        PeerMetric::MonteCarlo,
+        &mut palette,
+        &mut sources,
+    );
     let what = match options.as_slice() {
         [one] => format!("Monte Carlo ({}) vs threads", option_name(one)),
         _ => "Monte Carlo vs threads".to_string(),
@@ -878,4 +809,78 @@ fn elements(n: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Which of the peers' figures a chart shows.
+#[derive(Clone, Copy)]
+enum PeerMetric {
+    Triad,
+    MonteCarlo,
+}
+
+/// The peers' figures for `metric`: each CPU peer as a series over threads, each GPU peer (which
+/// has no thread count) as a level; the files that contributed are added to `sources`.
+fn add_peers(
+    plot: &mut Plot,
+    peers: &[Peer],
+    metric: PeerMetric,
+    palette: &mut Palette,
+    sources: &mut BTreeSet<usize>,
+) {
+    // Bandwidth in GB/s as given; Monte Carlo in millions of paths per second.
+    let (scale, suffix) = match metric {
+        PeerMetric::Triad => (1.0, ""),
+        PeerMetric::MonteCarlo => (1e-6, ", European call"),
+    };
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for peer in peers {
+        match peer {
+            Peer::Cpu {
+                file,
+                name,
+                threads,
+                triad_gbs,
+                mc_paths_per_s,
+            } => {
+                let figure = match metric {
+                    PeerMetric::Triad => *triad_gbs,
+                    PeerMetric::MonteCarlo => *mc_paths_per_s,
+                };
+                let Some(value) = figure else { continue };
+                let point = (*threads, value * scale);
+                match series.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, points)) => points.push(point),
+                    None => series.push((name.clone(), vec![point])),
+                }
+                sources.insert(*file);
+            }
+            Peer::Gpu {
+                file,
+                triad_gbs,
+                mc_paths_per_s,
+            } => {
+                let levels = match metric {
+                    PeerMetric::Triad => triad_gbs,
+                    PeerMetric::MonteCarlo => mc_paths_per_s,
+                };
+                for (label, value) in levels {
+                    plot.levels.push(Level {
+                        label: format!("{label} (GPU peer{suffix})"),
+                        at: value * scale,
+                        colour: palette.next(),
+                    });
+                    sources.insert(*file);
+                }
+            }
+        }
+    }
+    for (name, points) in series {
+        plot.series.push(Series {
+            label: format!("{name} (CPU peer{suffix})"),
+            colour: palette.next(),
+            line: Line::Dashed,
+            marker: Marker::Cross,
+            points: by_x(points),
+        });
+    }
 }

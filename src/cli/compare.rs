@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use core_affinity::CoreId;
-use cpu_kernels::mc::{McParams, Payoff};
+use cpu_kernels::mc::Payoff;
 
 use super::{
     CompareArgs, Precision, check_reps, limit_is_usage, mc_steps, open, reserve, setup,
@@ -11,7 +11,7 @@ use super::{
 };
 use crate::backend::{BackendKind, Stream};
 use crate::bench::{Ceiling, McConfig, run_mc, run_stream};
-use crate::kernels::{OptionKind, StreamKernel};
+use crate::kernels::{OptionKind, StreamKernel, reference_option};
 use crate::machine::Machine;
 use crate::report::{self, CompareRow, Document, McRow, StreamRow};
 
@@ -42,16 +42,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         (Payoff::AsianArithmeticCall, asian_steps),
     ]
     .map(|(payoff, steps)| McConfig {
-        params: McParams {
-            payoff,
-            s0: 100.0,
-            strike: 100.0,
-            rate: 0.05,
-            sigma: 0.2,
-            maturity: 1.0,
-            steps,
-            seed: args.seed,
-        },
+        params: reference_option(payoff, steps, args.seed),
         paths: args.paths,
         reps: args.mc_reps,
     });

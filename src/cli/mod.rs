@@ -79,7 +79,7 @@ struct CompareArgs {
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
     mc_reps: usize,
     /// Philox key for the Monte Carlo runs.
-    #[arg(long, default_value = "20261124")]
+    #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
     seed: u64,
     /// A `sweep roofline --json` file: "bound" then uses its measured bandwidth ceilings.
     #[arg(long)]
@@ -146,7 +146,7 @@ struct McArgs {
     #[arg(long, default_value = "2^24", value_parser = parse::size, allow_hyphen_values = true)]
     paths: u64,
     /// Philox key: the same seed gives the same paths on every backend and thread count.
-    #[arg(long, default_value = "20261124")]
+    #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
     seed: u64,
     #[arg(
         long,
@@ -558,12 +558,19 @@ impl Opened {
         if let Some(why) = &self.gpu_missing {
             println!("gpu: not run: {}", why.lines().next().unwrap_or_default());
         }
-        for b in self
-            .backends
-            .iter()
-            .filter(|b| b.kind() == BackendKind::Gpu)
-        {
-            println!("gpu: {}; kernel times from {}", b.device_name(), b.timer());
+        for a in self.backends.iter().filter_map(|b| b.adapter()) {
+            println!(
+                "gpu: {} ({}, {}, driver {}); kernel times from {}",
+                a.name,
+                a.backend,
+                a.device_type,
+                a.driver,
+                if a.timestamp_queries {
+                    "GPU timestamp queries"
+                } else {
+                    "submit to completion (this adapter has no timestamp queries)"
+                }
+            );
         }
     }
 }

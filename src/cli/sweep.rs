@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use core_affinity::CoreId;
-use cpu_kernels::mc::{McParams, Payoff};
+use cpu_kernels::mc::Payoff;
 
 use super::{
     Common, Opened, Precision, check_reps, human_bytes, limit_is_usage, open, reserve, setup,
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::backend::{BackendKind, Setup, Stream};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling, run_mc, run_roofline, run_stream};
-use crate::kernels::StreamKernel;
+use crate::kernels::{DEFAULT_SEED, StreamKernel, reference_option};
 use crate::machine::Machine;
 use crate::report::{self, Document, McRow, MemoryWall, RooflineRow, StreamRow, Sweep};
 
@@ -106,16 +106,7 @@ fn doubling(max: usize) -> Vec<usize> {
 
 fn european(paths: u64) -> McConfig {
     McConfig {
-        params: McParams {
-            payoff: Payoff::EuropeanCall,
-            s0: 100.0,
-            strike: 100.0,
-            rate: 0.05,
-            sigma: 0.2,
-            maturity: 1.0,
-            steps: 1,
-            seed: 20261124,
-        },
+        params: reference_option(Payoff::EuropeanCall, 1, DEFAULT_SEED),
         paths,
         reps: 5,
     }

@@ -255,10 +255,6 @@ impl GpuContext {
         self.summary.shader_f64
     }
 
-    pub fn has_timestamps(&self) -> bool {
-        self.timestamps.is_some()
-    }
-
     /// Runs `f` (which creates resources or records and submits work) inside validation,
     /// out-of-memory and internal error scopes, and turns whatever they caught, or a lost device,
     /// into an error naming `what`.
