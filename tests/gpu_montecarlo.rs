@@ -26,7 +26,7 @@ fn gpu() -> Option<(GpuContext, McGpu)> {
 }
 
 fn reference(name: &str) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
     std::fs::read_to_string(format!("{path}{name}"))
         .unwrap_or_else(|e| panic!("reading {path}{name}: {e}"))
 }

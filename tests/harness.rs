@@ -140,15 +140,15 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
     }
 }
 
-/// All 60 rows of ../shared/reference/option_prices.csv through the harness on the engine:
+/// All 60 rows of tests/data/option_prices.csv through the harness on the engine:
 /// |price − reference| ≤ 4·sqrt(se_ref² + se_mc²).
 #[test]
 fn reference_prices_through_the_harness() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/option_prices.csv"
+        "/tests/data/option_prices.csv"
     );
-    let mut reader = csv::Reader::from_path(path).expect("reference table (../shared/reference)");
+    let mut reader = csv::Reader::from_path(path).expect("reference table (tests/data)");
     let mut engine = backend(BackendKind::Engine, 2);
     let mut rows = 0;
     for record in reader.records() {

@@ -189,7 +189,7 @@ struct Row {
 fn reference_rows() -> Vec<Row> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/option_prices.csv"
+        "/../tests/data/option_prices.csv"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let mut lines = text.lines();
