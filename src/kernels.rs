@@ -210,14 +210,51 @@ pub fn gold_replay<T: Real>(
     Ok((g, dot))
 }
 
-/// Whether stores should bypass the cache: only when the arrays are far larger than the last-level
-/// cache, where write-allocate reads would cost a third of triad's bandwidth; in cache, streaming
-/// stores would push the data out to memory.
-pub fn stores_for(working_set_bytes: u64, llc_bytes: u64) -> Stores {
-    if llc_bytes > 0 && working_set_bytes > 4 * llc_bytes {
-        Stores::Streaming
-    } else {
-        Stores::Cached
+/// How the CPU backends choose the store kind of the element-wise kernels (`--stores`).
+///
+/// Which kind wins cannot be assumed: non-temporal stores save the destination's
+/// read-for-ownership (a quarter of triad's traffic) on some CPUs and halve the bandwidth on
+/// others (an AMD Zen 4 VM: 25.0 vs 11.8 GB/s single-threaded triad at 2^25 f32), and in cache
+/// they always lose. `Auto` measures both on the arrays about to be timed
+/// (see `crate::bench::run_stream`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
+pub enum StorePolicy {
+    /// Probe both kinds per kernel on the actual arrays, untimed, and keep the faster.
+    #[default]
+    Auto,
+    /// Ordinary (write-allocate) stores.
+    Cached,
+    /// Non-temporal stores that bypass the caches.
+    Streaming,
+}
+
+impl StorePolicy {
+    /// The store kind every kernel uses, or `None` when it is measured.
+    pub fn fixed(self) -> Option<Stores> {
+        match self {
+            StorePolicy::Auto => None,
+            StorePolicy::Cached => Some(Stores::Cached),
+            StorePolicy::Streaming => Some(Stores::Streaming),
+        }
+    }
+}
+
+/// The name a store kind has in tables, JSON and CSV.
+pub fn stores_name(stores: Stores) -> &'static str {
+    match stores {
+        Stores::Cached => "cached",
+        Stores::Streaming => "streaming",
+    }
+}
+
+/// Serialises an optional store kind by its name (`cpu-kernels` stays free of serde).
+pub fn serialize_stores<S: serde::Serializer>(
+    stores: &Option<Stores>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match stores {
+        Some(k) => s.serialize_str(stores_name(*k)),
+        None => s.serialize_none(),
     }
 }
 

@@ -60,15 +60,6 @@ impl Machine {
             load_average: load,
         }
     }
-
-    /// The last-level cache's size (0 when /sys does not say).
-    pub fn llc_bytes(&self) -> u64 {
-        self.caches
-            .iter()
-            .filter(|c| c.kind != "Instruction")
-            .max_by_key(|c| c.level)
-            .map_or(0, |c| c.size_bytes)
-    }
 }
 
 /// The cores this process may run on. Call it before anything is pinned: `core_affinity` reads the

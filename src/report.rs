@@ -13,8 +13,9 @@ use tempfile::NamedTempFile;
 use crate::backend::BackendKind;
 use crate::bench::{Ceiling, Timing};
 use crate::gpu::AdapterSummary;
-use crate::kernels::StreamKernel;
+use crate::kernels::{StreamKernel, stores_name};
 use crate::machine::Machine;
+use cpu_kernels::stream::Stores;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StreamRow {
@@ -40,6 +41,22 @@ pub struct StreamRow {
     /// ...and the median time from host data to host results (upload, kernel, download).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end_s: Option<f64>,
+    /// The store kind the kernel wrote its output with (`"cached"` or `"streaming"`); `null` for
+    /// dot, which writes nothing, and for backends whose stores are their driver's (the GPU).
+    #[serde(serialize_with = "crate::kernels::serialize_stores")]
+    pub stores: Option<Stores>,
+    /// What the `--stores auto` probe measured on these arrays; `null` when the kind was fixed.
+    pub store_probe: Option<StoreProbe>,
+}
+
+/// The `--stores auto` probe's figures for one kernel: each kind's best run over the probe's
+/// rounds, in GB/s (BabelStream's byte count, like the row's own figures).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StoreProbe {
+    pub cached_gbs: f64,
+    pub streaming_gbs: f64,
+    /// Runs of the kernel with each kind.
+    pub rounds: usize,
 }
 
 impl StreamRow {
@@ -71,7 +88,16 @@ impl StreamRow {
             check,
             kernel_s: None,
             end_to_end_s: None,
+            stores: None,
+            store_probe: None,
         }
+    }
+
+    /// Adds the store kind the kernel ran with and the probe that chose it.
+    pub fn with_stores(mut self, stores: Option<Stores>, probe: Option<StoreProbe>) -> Self {
+        self.stores = stores;
+        self.store_probe = probe;
+        self
     }
 
     /// Adds an offload device's kernel and end-to-end times.
@@ -352,6 +378,7 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
         "median ms",
         "min ms",
         "max ms",
+        "stores",
         "vs rayon",
         "valid",
     ]);
@@ -379,11 +406,51 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
             num(format!("{:.4}", r.timing.median_s * 1e3)),
             num(format!("{:.4}", r.timing.min_s * 1e3)),
             num(format!("{:.4}", r.timing.max_s * 1e3)),
+            Cell::new(stores_cell(r)),
             num(vs_rayon),
             Cell::new(if r.valid { "yes" } else { "FAILED" }),
         ]);
     }
     table
+}
+
+/// The store kind, with the probe's margin when it was measured ("streaming 1.31x": streaming
+/// was 1.31 times as fast as cached in the probe; "cached 1.02x" the other way round).
+fn stores_cell(r: &StreamRow) -> String {
+    match (r.stores, r.store_probe) {
+        (None, _) => "-".to_string(),
+        (Some(k), None) => stores_name(k).to_string(),
+        (Some(k), Some(p)) => {
+            let ratio = match k {
+                Stores::Streaming => p.streaming_gbs / p.cached_gbs,
+                Stores::Cached => p.cached_gbs / p.streaming_gbs,
+            };
+            format!("{} {ratio:.2}x", stores_name(k))
+        }
+    }
+}
+
+/// One line per CPU backend naming the store kind each kernel ran with, for tables that have no
+/// stores column (`compare`); `None` when no row has a store kind.
+pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
+    let mut backends: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.stores.is_some())
+        .map(|r| r.backend)
+        .collect();
+    backends.dedup();
+    let lines: Vec<String> = backends
+        .iter()
+        .map(|b| {
+            let kinds: Vec<String> = rows
+                .iter()
+                .filter(|r| r.backend == *b && r.stores.is_some())
+                .map(|r| format!("{} {}", r.kernel, stores_cell(r)))
+                .collect();
+            format!("stores on {b}: {}", kinds.join(", "))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 pub fn mc_table(rows: &[McRow]) -> Table {
@@ -506,6 +573,7 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         "threads",
         "median_runtime",
         "valid",
+        "stores",
     ])?;
     for r in rows {
         let sizeof = if r.precision == "f64" { 8 } else { 4 };
@@ -523,6 +591,7 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
             r.threads.to_string(),
             format!("{:.9}", r.timing.median_s),
             r.valid.to_string(),
+            r.stores.map_or("", stores_name).to_string(),
         ])?;
     }
     w.into_inner().context("finishing the CSV")

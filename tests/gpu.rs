@@ -10,7 +10,7 @@ use cpu_kernels::roofline::roofline_gold;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
 use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu};
-use hexpylot::kernels::StreamKernel;
+use hexpylot::kernels::{StorePolicy, StreamKernel};
 
 fn required() -> bool {
     std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -19,7 +19,6 @@ fn required() -> bool {
 fn gpu() -> Option<Box<dyn Backend>> {
     let setup = Setup {
         cores: &[],
-        llc_bytes: 0,
         adapter: None,
     };
     match BackendKind::Gpu.create(&setup) {
@@ -59,6 +58,7 @@ fn every_stream_kernel_validates_at_ragged_sizes() {
             n,
             reps: 3,
             kernels: StreamKernel::ALL.to_vec(),
+            stores: StorePolicy::Auto,
         };
         assert_valid(&mut *b, &cfg, false);
         if f64_ok {
@@ -83,6 +83,7 @@ fn arrays_larger_than_one_binding_window() {
         n,
         reps: 2,
         kernels: vec![StreamKernel::Triad, StreamKernel::Dot],
+        stores: StorePolicy::Auto,
     };
     assert_valid(&mut *b, &cfg, false);
 }

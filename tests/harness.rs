@@ -8,7 +8,7 @@ use cpu_kernels::stream::Stores;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{McConfig, StreamConfig, run_mc, run_stream};
 use hexpylot::engine::Engine;
-use hexpylot::kernels::StreamKernel;
+use hexpylot::kernels::{StorePolicy, StreamKernel};
 use hexpylot::machine::allowed_cores;
 use proptest::prelude::*;
 
@@ -20,11 +20,9 @@ fn cores(threads: usize) -> Vec<CoreId> {
 }
 
 fn backend(kind: BackendKind, threads: usize) -> Box<dyn Backend> {
-    // llc_bytes = 0: cached stores; the streaming variant is covered by the direct kernel test below.
     let cores = cores(threads);
     let setup = Setup {
         cores: &cores,
-        llc_bytes: 0,
         adapter: None,
     };
     kind.create(&setup).expect("backend starts")
@@ -36,14 +34,27 @@ proptest! {
     /// Every kernel on both backends passes the harness's own validation (exact element-wise, dot
     /// within its bound) for sizes with ragged tails and odd thread counts.
     #[test]
-    fn stream_validates_on_both_backends(n in 1usize..5000, threads in 1usize..6, f64_ in any::<bool>()) {
-        let cfg = StreamConfig { n, reps: 3, kernels: StreamKernel::ALL.to_vec() };
+    fn stream_validates_on_both_backends(
+        n in 1usize..5000,
+        threads in 1usize..6,
+        f64_ in any::<bool>(),
+        policy in prop::sample::select(vec![StorePolicy::Auto, StorePolicy::Cached, StorePolicy::Streaming]),
+    ) {
+        let cfg = StreamConfig { n, reps: 3, kernels: StreamKernel::ALL.to_vec(), stores: policy };
         for kind in [BackendKind::Engine, BackendKind::Rayon] {
             let mut b = backend(kind, threads);
             let rows = if f64_ { run_stream::<f64, _>(&mut *b, &cfg) } else { run_stream::<f32, _>(&mut *b, &cfg) }.unwrap();
             prop_assert_eq!(rows.len(), 6);
             for r in rows {
-                prop_assert!(r.valid, "{} on {} n={} t={}: {}", r.kernel, r.backend, n, threads, r.check);
+                prop_assert!(r.valid, "{} on {} n={} t={} {:?}: {}", r.kernel, r.backend, n, threads, policy, r.check);
+                // The probe's extra repetitions are in the gold replay (else the check above
+                // fails); each writing kernel states its store kind, dot none.
+                let writes = r.kernel != "dot";
+                prop_assert_eq!(r.stores.is_some(), writes);
+                prop_assert_eq!(r.store_probe.is_some(), writes && policy == StorePolicy::Auto);
+                if let (Some(fixed), true) = (policy.fixed(), writes) {
+                    prop_assert_eq!(r.stores, Some(fixed));
+                }
             }
         }
     }
@@ -144,10 +155,7 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
 /// |price − reference| ≤ 4·sqrt(se_ref² + se_mc²).
 #[test]
 fn reference_prices_through_the_harness() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/option_prices.csv"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/option_prices.csv");
     let mut reader = csv::Reader::from_path(path).expect("reference table (tests/data)");
     let mut engine = backend(BackendKind::Engine, 2);
     let mut rows = 0;

@@ -6,18 +6,18 @@ use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::roofline::roofline;
+use cpu_kernels::stream::Stores;
 
 use super::{
     ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
     total,
 };
 use crate::engine::{Engine, SharedArray};
-use crate::kernels::{StreamKernel, stores_for};
+use crate::kernels::StreamKernel;
 
 pub struct EngineBackend {
     engine: Engine,
     arrays: ArrayStore,
-    llc_bytes: u64,
     /// One dot partial per worker, summed in worker order.
     partials: Vec<f64>,
     /// One slot per Monte Carlo block, reused across repetitions.
@@ -26,13 +26,12 @@ pub struct EngineBackend {
 }
 
 impl EngineBackend {
-    pub fn new(cores: &[CoreId], llc_bytes: u64) -> Result<Self> {
+    pub fn new(cores: &[CoreId]) -> Result<Self> {
         let engine = Engine::with_cores(cores).context("starting the HexPylot engine")?;
         let partials = vec![0.0; engine.threads()];
         Ok(EngineBackend {
             engine,
             arrays: ArrayStore::default(),
-            llc_bytes,
             partials,
             blocks: Vec::new(),
             roofline: None,
@@ -46,17 +45,12 @@ impl<T: Slot> Stream<T> for EngineBackend {
         *T::slot(&mut self.arrays) = None;
         let [a, b, c] = init.map(|v| self.engine.alloc_filled(n, v));
         let abc = [a?, b?, c?];
-        let stores = stores_for(3 * (n * size_of::<T>()) as u64, self.llc_bytes);
-        *T::slot(&mut self.arrays) = Some(Arrays { abc, stores });
+        *T::slot(&mut self.arrays) = Some(Arrays { abc });
         Ok(())
     }
 
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>> {
-        let Arrays {
-            abc: [a, b, c],
-            stores,
-        } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
-        let stores = *stores;
+    fn run(&mut self, kernel: StreamKernel, scalar: T, stores: Stores) -> Result<Ran<f64>> {
+        let Arrays { abc: [a, b, c] } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
         self.engine.map_chunks(
             (&mut a[..], &mut b[..], &mut c[..]),
             &mut self.partials,
@@ -125,5 +119,9 @@ impl Backend for EngineBackend {
 
     fn threads(&self) -> usize {
         self.engine.threads()
+    }
+
+    fn chooses_stores(&self) -> bool {
+        true
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use cpu_kernels::mc::{McParams, McSums, normal_at};
 use cpu_kernels::philox::philox4x32_10;
+use cpu_kernels::stream::Stores;
 
 use super::{Backend, BackendKind, MonteCarlo, Ran, RngAgreement, Roofline, Stream, no_arrays};
 use crate::gpu::{
@@ -90,7 +91,7 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
         Ok(())
     }
 
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>> {
+    fn run(&mut self, kernel: StreamKernel, scalar: T, _stores: Stores) -> Result<Ran<f64>> {
         let arrays = self.arrays.as_mut().ok_or_else(no_arrays)?;
         let (dot, time) = self.stream.run(&self.ctx, arrays, kernel, scalar)?;
         Ok(Ran {

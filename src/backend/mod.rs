@@ -52,8 +52,10 @@ pub trait Stream<T: Element> {
     /// Allocates a, b and c of `n` elements, first-touched with `init` by the threads that will
     /// process them. Replaces any arrays from an earlier run.
     fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()>;
-    /// Runs one kernel once over the whole arrays. Returns the dot product for `Dot`, 0 otherwise.
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>>;
+    /// Runs one kernel once over the whole arrays, writing its output with `stores` where the
+    /// backend has a choice of store kind ([`Backend::chooses_stores`]; ignored otherwise).
+    /// Returns the dot product for `Dot`, 0 otherwise.
+    fn run(&mut self, kernel: StreamKernel, scalar: T, stores: Stores) -> Result<Ran<f64>>;
     /// The arrays as they are now (a, b, c), for validation.
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]>;
     /// Frees the arrays.
@@ -133,6 +135,11 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     fn is_offload(&self) -> bool {
         false
     }
+    /// Whether the stream kernels' store kind is the backend's to choose (the CPU's cached or
+    /// non-temporal stores); a GPU's stores are its driver's.
+    fn chooses_stores(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, Serialize)]
@@ -150,8 +157,6 @@ pub enum BackendKind {
 pub struct Setup<'a> {
     /// One CPU thread per entry.
     pub cores: &'a [CoreId],
-    /// Sizes the streaming-store decision (see [`crate::kernels::stores_for`]).
-    pub llc_bytes: u64,
     /// A substring of the GPU adapter's name; the preferred adapter when `None`.
     pub adapter: Option<&'a str>,
 }
@@ -168,17 +173,16 @@ impl BackendKind {
     /// Builds the backend: threads spawned and pinned, or the GPU context and pipelines.
     pub fn create(self, setup: &Setup<'_>) -> Result<Box<dyn Backend>> {
         Ok(match self {
-            BackendKind::Engine => Box::new(EngineBackend::new(setup.cores, setup.llc_bytes)?),
-            BackendKind::Rayon => Box::new(RayonBackend::new(setup.cores, setup.llc_bytes)?),
+            BackendKind::Engine => Box::new(EngineBackend::new(setup.cores)?),
+            BackendKind::Rayon => Box::new(RayonBackend::new(setup.cores)?),
             BackendKind::Gpu => Box::new(GpuBackend::new(setup.adapter)?),
         })
     }
 }
 
-/// A CPU backend's stream arrays (a, b, c) and the store policy chosen for their size.
+/// A CPU backend's stream arrays (a, b, c).
 struct Arrays<T> {
     abc: [SharedArray<T>; 3],
-    stores: Stores,
 }
 
 impl<T: Element> Arrays<T> {

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::roofline::roofline;
+use cpu_kernels::stream::Stores;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
@@ -16,19 +17,18 @@ use super::{
     total,
 };
 use crate::engine::SharedArray;
-use crate::kernels::{StreamKernel, stores_for};
+use crate::kernels::StreamKernel;
 
 pub struct RayonBackend {
     pool: ThreadPool,
     threads: usize,
     arrays: ArrayStore,
-    llc_bytes: u64,
     blocks: Vec<McSums>,
     roofline: Option<SharedArray<f32>>,
 }
 
 impl RayonBackend {
-    pub fn new(cores: &[CoreId], llc_bytes: u64) -> Result<Self> {
+    pub fn new(cores: &[CoreId]) -> Result<Self> {
         let pinned: Vec<CoreId> = cores.to_vec();
         let pool = ThreadPoolBuilder::new()
             .num_threads(cores.len())
@@ -43,7 +43,6 @@ impl RayonBackend {
             pool,
             threads: cores.len(),
             arrays: ArrayStore::default(),
-            llc_bytes,
             blocks: Vec::new(),
             roofline: None,
         })
@@ -72,17 +71,13 @@ impl<T: Slot> Stream<T> for RayonBackend {
                     .for_each(|part| cpu_kernels::stream::fill(part, value));
             }
         });
-        let stores = stores_for(3 * (n * size_of::<T>()) as u64, self.llc_bytes);
-        *T::slot(&mut self.arrays) = Some(Arrays { abc, stores });
+        *T::slot(&mut self.arrays) = Some(Arrays { abc });
         Ok(())
     }
 
-    fn run(&mut self, kernel: StreamKernel, scalar: T) -> Result<Ran<f64>> {
-        let Arrays {
-            abc: [a, b, c],
-            stores,
-        } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
-        let (stores, chunk) = (*stores, chunk_len::<T>(a.len(), self.threads));
+    fn run(&mut self, kernel: StreamKernel, scalar: T, stores: Stores) -> Result<Ran<f64>> {
+        let Arrays { abc: [a, b, c] } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let chunk = chunk_len::<T>(a.len(), self.threads);
         Ok(Ran::host(self.pool.install(|| {
             a.par_chunks_mut(chunk)
                 .zip(b.par_chunks_mut(chunk))
@@ -160,5 +155,9 @@ impl Backend for RayonBackend {
 
     fn threads(&self) -> usize {
         self.threads
+    }
+
+    fn chooses_stores(&self) -> bool {
+        true
     }
 }

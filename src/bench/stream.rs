@@ -5,13 +5,14 @@ use std::cmp::Ordering;
 use std::time::Instant;
 
 use anyhow::Result;
+use cpu_kernels::stream::Stores;
 
 use super::{Progress, Timing};
 use crate::backend::{Backend, Stream};
 use crate::kernels::{
-    Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StreamKernel, gold_replay, passes,
+    Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay, passes,
 };
-use crate::report::StreamRow;
+use crate::report::{StoreProbe, StreamRow};
 
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
@@ -21,14 +22,47 @@ pub struct StreamConfig {
     /// Kernels to run, in classic order, each once per repetition of its pass (see
     /// [`crate::kernels::passes`]).
     pub kernels: Vec<StreamKernel>,
+    /// How backends that choose their store kind (the CPU's) choose it.
+    pub stores: StorePolicy,
 }
 
 impl StreamConfig {
-    /// Checks, before anything is allocated, that every pass keeps `T`'s values in range.
+    /// Checks, before anything is allocated, that every pass keeps `T`'s values in range, counting
+    /// the store probe's repetitions (which any CPU backend will run).
     pub fn check<T: Element>(&self) -> Result<(), String> {
+        let probe = self.probe_reps(true);
         passes(&self.kernels)
-            .try_for_each(|pass| gold_replay::<T>(&pass, self.reps, self.n).map(drop))
+            .try_for_each(|pass| gold_replay::<T>(&pass, probe + self.reps, self.n).map(drop))
+            .map_err(|e| {
+                if probe == 0 {
+                    e
+                } else {
+                    format!(
+                        "{e} (counting the {probe} untimed repetitions of the --stores auto probe; \
+                         --stores cached or streaming runs none)"
+                    )
+                }
+            })
     }
+
+    /// Repetitions of the pass the store probe runs before the timed ones on a backend (none
+    /// unless the backend chooses its stores and the policy is `Auto`). They change the arrays
+    /// like any other repetition, so the gold replay counts them.
+    fn probe_reps(&self, chooses_stores: bool) -> usize {
+        if chooses_stores && self.stores == StorePolicy::Auto {
+            2 * probe_rounds(self.n)
+        } else {
+            0
+        }
+    }
+}
+
+/// Rounds of the store probe (each runs the pass once with each store kind): three for arrays of
+/// 2^22 elements or more, where one kernel takes milliseconds and the two kinds differ by tens of
+/// percent when they differ at all; more for small arrays, whose microsecond runs are noisier, up
+/// to 32 (still well under a millisecond per kernel in all).
+fn probe_rounds(n: usize) -> usize {
+    ((1usize << 22) / n.max(1)).clamp(3, 32)
 }
 
 /// Runs every selected kernel `reps` times on `backend`, pass by pass, validates the final arrays
@@ -51,12 +85,15 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
     cfg: &StreamConfig,
     pass: &[StreamKernel],
 ) -> Result<Vec<StreamRow>> {
-    let (gold, gold_dot) = gold_replay::<T>(pass, cfg.reps, cfg.n).map_err(anyhow::Error::msg)?;
+    let probe_reps = cfg.probe_reps(backend.chooses_stores());
+    let (gold, gold_dot) =
+        gold_replay::<T>(pass, probe_reps + cfg.reps, cfg.n).map_err(anyhow::Error::msg)?;
     let (kind, threads) = (backend.kind(), backend.threads());
     let init = [INIT_A, INIT_B, INIT_C].map(T::from_f64);
     Stream::<T>::init_arrays(backend, cfg.n, init)?;
 
     let scalar = T::from_f64(SCALAR);
+    let (stores, probes) = choose_stores::<T, B>(backend, cfg, pass, scalar)?;
     // Allocated before the timed loop: nothing is allocated between two timestamps.
     let mut times = vec![vec![0.0; pass.len()]; cfg.reps];
     let mut dot = f64::NAN;
@@ -66,9 +103,9 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
         cfg.reps as u64,
     );
     for rep in &mut times {
-        for (time, &kernel) in rep.iter_mut().zip(pass) {
+        for ((time, &kernel), &kind) in rep.iter_mut().zip(pass).zip(&stores) {
             let start = Instant::now();
-            let ran = Stream::<T>::run(backend, kernel, scalar)?;
+            let ran = Stream::<T>::run(backend, kernel, scalar, kind.unwrap_or(Stores::Cached))?;
             *time = ran
                 .kernel_s
                 .unwrap_or_else(|| start.elapsed().as_secs_f64());
@@ -120,8 +157,75 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 check,
             )
             .with_device_times(backend.is_offload(), end_to_end[k])
+            .with_stores(stores[k], probes[k])
         })
         .collect())
+}
+
+/// Per kernel of a pass: its store kind and what the probe measured.
+type StoreChoice = (Vec<Option<Stores>>, Vec<Option<StoreProbe>>);
+
+/// The store kind each kernel of the pass runs with (`None` where there is no choice: a backend
+/// whose stores are its driver's, or dot, which writes nothing), and what the probe measured.
+///
+/// Under `--stores auto` the probe runs the whole pass (untimed: none of its runs is reported) alternately with
+/// each kind (cached first in even rounds, streaming first in odd ones, so that a drifting clock
+/// or a warming machine favours neither), and keeps per kernel the kind with the faster best run.
+/// It runs on the very arrays the timed repetitions use, after their first touch, so it measures
+/// what they will see.
+fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
+    backend: &mut B,
+    cfg: &StreamConfig,
+    pass: &[StreamKernel],
+    scalar: T,
+) -> Result<StoreChoice> {
+    let chooses = backend.chooses_stores();
+    let writes = |k: &StreamKernel| chooses && k.writes().is_some();
+    let no_probe = vec![None; pass.len()];
+    if let Some(fixed) = cfg.stores.fixed() {
+        let stores = pass.iter().map(|k| writes(k).then_some(fixed)).collect();
+        return Ok((stores, no_probe));
+    }
+    let rounds = cfg.probe_reps(chooses) / 2;
+    if rounds == 0 {
+        return Ok((vec![None; pass.len()], no_probe));
+    }
+    // Best time per kernel with [cached, streaming].
+    let mut best = vec![[f64::INFINITY; 2]; pass.len()];
+    for round in 0..rounds {
+        for slot in [round % 2, 1 - round % 2] {
+            let kind = [Stores::Cached, Stores::Streaming][slot];
+            for (k, &kernel) in pass.iter().enumerate() {
+                let start = Instant::now();
+                let ran = Stream::<T>::run(backend, kernel, scalar, kind)?;
+                let t = ran
+                    .kernel_s
+                    .unwrap_or_else(|| start.elapsed().as_secs_f64());
+                best[k][slot] = best[k][slot].min(t);
+            }
+        }
+    }
+    let bytes = |k: StreamKernel| k.bytes(cfg.n, size_of::<T>()) as f64;
+    Ok(pass
+        .iter()
+        .zip(&best)
+        .map(|(&kernel, &[cached, streaming])| {
+            if !writes(&kernel) {
+                return (None, None);
+            }
+            let kind = if streaming < cached {
+                Stores::Streaming
+            } else {
+                Stores::Cached
+            };
+            let probe = StoreProbe {
+                cached_gbs: bytes(kernel) / cached / 1e9,
+                streaming_gbs: bytes(kernel) / streaming / 1e9,
+                rounds,
+            };
+            (Some(kind), Some(probe))
+        })
+        .unzip())
 }
 
 /// Repetitions of the end-to-end measurement (upload, kernel, download), after one warm-up: each

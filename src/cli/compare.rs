@@ -29,6 +29,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         Precision::F32,
         args.reps,
         &StreamKernel::ALL,
+        &args.stores,
         machine,
     )?;
     check_reps(args.mc_reps, "--mc-reps")?;
@@ -48,7 +49,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
     });
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let kinds = [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu];
-    let mut opened = open(&kinds, &setup(&args.common, cores, threads, machine))?;
+    let mut opened = open(&kinds, &setup(&args.common, cores, threads))?;
     for b in &opened.backends {
         Stream::<f32>::check_size(&**b, cfg.n).map_err(limit_is_usage)?;
         for o in &options {
@@ -114,8 +115,11 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         });
     }
     println!("{}", report::compare_table(&rows));
+    if let Some(stores) = report::stores_summary(&stream_rows) {
+        println!("{stores}");
+    }
     println!(
-        "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's bandwidth ceiling (from --roofline) or of its best stream rate in this run."
+        "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's bandwidth ceiling (from --roofline) or of its best stream rate in this run. stores: each CPU kernel's store kind and, under --stores auto, how much faster the probe found it than the other kind."
     );
     for r in stream_rows.iter().filter(|r| !r.valid) {
         ok = false;

@@ -19,7 +19,7 @@ use cpu_kernels::mc::McParams;
 use crate::backend::{Backend, BackendKind, Setup, Stream};
 use crate::bench::{McConfig, StreamConfig, run_mc, run_stream};
 use crate::gpu::GpuError;
-use crate::kernels::{OptionKind, StreamKernel};
+use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::report::{self, Document, McRow, OutputFile, StreamRow};
 
@@ -85,6 +85,8 @@ struct CompareArgs {
     #[arg(long)]
     roofline: Option<PathBuf>,
     #[command(flatten)]
+    stores: StoresArg,
+    #[command(flatten)]
     common: Common,
 }
 
@@ -119,6 +121,8 @@ struct StreamArgs {
     /// Also write BabelStream's CSV here.
     #[arg(long)]
     csv: Option<PathBuf>,
+    #[command(flatten)]
+    stores: StoresArg,
 }
 
 #[derive(Args, Debug)]
@@ -173,6 +177,16 @@ struct Common {
     /// The GPU adapter to use: a substring of its name (see `hexpylot devices`).
     #[arg(long)]
     adapter: Option<String>,
+}
+
+/// `--stores`, on every command that runs the stream set.
+#[derive(Args, Debug)]
+struct StoresArg {
+    /// Store kind of the CPU backends' element-wise kernels: `auto` measures cached and
+    /// non-temporal stores per kernel on the arrays about to be timed (untimed probe) and keeps
+    /// the faster; `cached` or `streaming` fixes it.
+    #[arg(long, value_enum, default_value = "auto")]
+    stores: StorePolicy,
 }
 
 #[derive(Args, Debug)]
@@ -293,6 +307,7 @@ fn stream_config(
     precision: Precision,
     reps: usize,
     kernels: &[StreamKernel],
+    stores: &StoresArg,
     machine: &Machine,
 ) -> Result<StreamConfig> {
     let elem = precision_bytes(precision);
@@ -315,7 +330,12 @@ fn stream_config(
     let mut kernels = kernels.to_vec();
     kernels.sort();
     kernels.dedup();
-    let cfg = StreamConfig { n, reps, kernels };
+    let cfg = StreamConfig {
+        n,
+        reps,
+        kernels,
+        stores: stores.stores,
+    };
     match precision {
         Precision::F32 => cfg.check::<f32>(),
         Precision::F64 => cfg.check::<f64>(),
@@ -342,12 +362,19 @@ fn precision_bytes(p: Precision) -> u128 {
 
 fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;
-    let cfg = stream_config(args.size, args.precision, args.reps, &args.kernels, machine)?;
+    let cfg = stream_config(
+        args.size,
+        args.precision,
+        args.reps,
+        &args.kernels,
+        &args.stores,
+        machine,
+    )?;
     let (n, elem) = (cfg.n, precision_bytes(args.precision));
     let backends = dedup(&args.backends);
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let csv = args.csv.as_deref().map(reserve).transpose()?;
-    let mut opened = open(&backends, &setup(&args.common, cores, threads, machine))?;
+    let mut opened = open(&backends, &setup(&args.common, cores, threads))?;
     for b in &opened.backends {
         match args.precision {
             Precision::F32 => Stream::<f32>::check_size(&**b, n),
@@ -422,10 +449,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         reps: args.reps,
     };
     let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let mut opened = open(
-        &args.backends,
-        &setup(&args.common, cores, threads, machine),
-    )?;
+    let mut opened = open(&args.backends, &setup(&args.common, cores, threads))?;
     for b in &opened.backends {
         b.check_mc(&params, args.paths).map_err(limit_is_usage)?;
     }
@@ -513,15 +537,9 @@ fn write_json(out: OutputFile, doc: &Document<'_>) -> Result<()> {
     out.commit(&bytes)
 }
 
-fn setup<'a>(
-    common: &'a Common,
-    cores: &'a [CoreId],
-    threads: usize,
-    machine: &Machine,
-) -> Setup<'a> {
+fn setup<'a>(common: &'a Common, cores: &'a [CoreId], threads: usize) -> Setup<'a> {
     Setup {
         cores: &cores[..threads],
-        llc_bytes: machine.llc_bytes(),
         adapter: common.adapter.as_deref(),
     }
 }

@@ -7,8 +7,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Opened, Precision, check_reps, human_bytes, limit_is_usage, open, reserve, setup,
-    stream_config, threads, usage, write_json,
+    Common, Opened, Precision, StoresArg, check_reps, human_bytes, limit_is_usage, open, reserve,
+    setup, stream_config, threads, usage, write_json,
 };
 use crate::backend::{BackendKind, Setup, Stream};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling, run_mc, run_roofline, run_stream};
@@ -44,6 +44,8 @@ pub(super) struct ThreadsArgs {
     #[arg(long)]
     no_gpu: bool,
     #[command(flatten)]
+    stores: StoresArg,
+    #[command(flatten)]
     common: Common,
     /// Also write the stream rows as BabelStream's CSV here.
     #[arg(long)]
@@ -61,6 +63,8 @@ pub(super) struct SizesArgs {
     /// Leave the GPU out.
     #[arg(long)]
     no_gpu: bool,
+    #[command(flatten)]
+    stores: StoresArg,
     #[command(flatten)]
     common: Common,
     #[arg(long)]
@@ -123,15 +127,13 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: &Machine) -> Resu
         Precision::F32,
         args.reps,
         &StreamKernel::ALL,
+        &args.stores,
         machine,
     )?;
     let mc = european(args.paths);
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let csv = args.csv.as_deref().map(reserve).transpose()?;
-    let mut gpu = open(
-        gpu_kinds(args.no_gpu),
-        &setup(&args.common, cores, max, machine),
-    )?;
+    let mut gpu = open(gpu_kinds(args.no_gpu), &setup(&args.common, cores, max))?;
     check_gpu(&gpu, cfg.n, &mc)?;
     let counts = doubling(max);
     println!(
@@ -145,7 +147,6 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: &Machine) -> Resu
     for &t in &counts {
         let setup = Setup {
             cores: &cores[..t],
-            llc_bytes: machine.llc_bytes(),
             adapter: None,
         };
         for kind in [BackendKind::Engine, BackendKind::Rayon] {
@@ -295,10 +296,7 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
             args.min_size
         )));
     }
-    let mut gpu = open(
-        gpu_kinds(args.no_gpu),
-        &setup(&args.common, cores, t, machine),
-    )?;
+    let mut gpu = open(gpu_kinds(args.no_gpu), &setup(&args.common, cores, t))?;
     // The largest power of two whose three f32 arrays fit 90% of the available memory and, with
     // a GPU, one GPU buffer each.
     let host_limit = machine.memory_available_bytes / 10 * 9 / 12;
@@ -342,7 +340,6 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
 
     let setup = Setup {
         cores: &cores[..t],
-        llc_bytes: machine.llc_bytes(),
         adapter: None,
     };
     let mut cpu = Vec::new();
@@ -360,6 +357,7 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
             Precision::F32,
             reps,
             &[StreamKernel::Triad, StreamKernel::Dot],
+            &args.stores,
             machine,
         )?;
         for backend in cpu.iter_mut().chain(gpu.backends.iter_mut()) {
@@ -458,7 +456,7 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: &Machine) -> Re
     let csv = args.csv.as_deref().map(reserve).transpose()?;
     let mut kinds = vec![BackendKind::Engine];
     kinds.extend_from_slice(gpu_kinds(args.no_gpu));
-    let mut opened = open(&kinds, &setup(&args.common, cores, t, machine))?;
+    let mut opened = open(&kinds, &setup(&args.common, cores, t))?;
     println!(
         "sweep roofline: n = {n} f32, FMAs per element {:?}, {} repetitions each, {t} CPU threads",
         cfg.fmas, cfg.reps
