@@ -1,0 +1,132 @@
+//! `--stores`: the store kind of every CPU stream row is stated, fixed kinds are obeyed, and `auto`
+//! records the probe that chose it (through the real binary).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn stream(dir: &std::path::Path, extra: &[&str]) -> Value {
+    let json = dir.join("out.json");
+    let csv = dir.join("out.csv");
+    let out = Command::cargo_bin("hexpylot")
+        .expect("binary built")
+        .args(["stream", "--size", "2^12", "--reps", "3", "--threads", "1"])
+        .args([
+            "--json",
+            json.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"stores"), "{csv}");
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
+fn rows(doc: &Value) -> &Vec<Value> {
+    doc["stream"].as_array().expect("stream rows")
+}
+
+#[test]
+fn fixed_store_kinds_are_obeyed_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["cached", "streaming"] {
+        let doc = stream(dir.path(), &["--stores", kind]);
+        assert_eq!(rows(&doc).len(), 12);
+        for r in rows(&doc) {
+            assert_eq!(r["valid"], true, "{r}");
+            assert!(r["store_probe"].is_null(), "{r}");
+            let expected = if r["kernel"] == "dot" {
+                Value::Null
+            } else {
+                kind.into()
+            };
+            assert_eq!(r["stores"], expected, "{r}");
+        }
+    }
+}
+
+#[test]
+fn auto_keeps_the_kind_its_probe_found_faster() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = stream(dir.path(), &[]);
+    for r in rows(&doc) {
+        assert_eq!(r["valid"], true, "{r}");
+        if r["kernel"] == "dot" {
+            assert!(r["stores"].is_null() && r["store_probe"].is_null(), "{r}");
+            continue;
+        }
+        let probe = &r["store_probe"];
+        let cached = probe["cached_gbs"].as_f64().unwrap();
+        let streaming = probe["streaming_gbs"].as_f64().unwrap();
+        assert!(cached > 0.0 && streaming > 0.0, "{r}");
+        assert!(probe["rounds"].as_u64().unwrap() >= 3, "{r}");
+        let faster = if streaming > cached {
+            "streaming"
+        } else {
+            "cached"
+        };
+        assert_eq!(r["stores"], faster, "{r}");
+    }
+}
+
+#[test]
+fn the_probe_counts_towards_the_normal_range() {
+    // 1000 classic repetitions keep f32 in range (the limit is 1002); the auto probe's 64 more at
+    // 2^10 elements would not, and the refusal says so.
+    let out = Command::cargo_bin("hexpylot")
+        .unwrap()
+        .args([
+            "stream",
+            "--size",
+            "2^10",
+            "--reps",
+            "1000",
+            "--threads",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--stores auto probe"), "{stderr}");
+    let ok = Command::cargo_bin("hexpylot")
+        .unwrap()
+        .args([
+            "stream",
+            "--size",
+            "2^10",
+            "--reps",
+            "1000",
+            "--threads",
+            "1",
+        ])
+        .args(["--stores", "cached", "--backends", "engine"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn unknown_store_kinds_are_refused() {
+    let out = Command::cargo_bin("hexpylot")
+        .unwrap()
+        .args(["stream", "--stores", "uncached"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("'uncached'"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
