@@ -65,7 +65,7 @@ enum Place {
         dir: PathBuf,
     },
     /// A character device or a FIFO, opened by the check and written in place.
-    InPlace(File),
+    Direct(File),
 }
 
 /// What two outputs are compared by: two names of one file are the same output.
@@ -167,7 +167,7 @@ impl OutputFile {
         clear_nonblocking(&file).map_err(|e| e.to_string())?;
         Ok(OutputFile {
             shown,
-            place: Place::InPlace(file),
+            place: Place::Direct(file),
             id: Identity::Inode(m.dev(), m.ino()),
         })
     }
@@ -210,7 +210,7 @@ pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError
         }
     }
     for (out, bytes) in &outputs {
-        if let Place::InPlace(file) = &out.place {
+        if let Place::Direct(file) = &out.place {
             (&*file)
                 .write_all(bytes)
                 .and_then(|()| (&*file).flush())

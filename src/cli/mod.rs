@@ -1,7 +1,9 @@
 //! The `hexpylot` command line: `stream`, `mc` and `devices`.
 //!
-//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result, 2 for bad
-//! input (always a single line on stderr, before anything is allocated or measured).
+//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result (or standard
+//! output could not be written: one line on stderr; a broken pipe only ends the printing), 2 for bad
+//! input, bad output locations included (always a single line on stderr, before anything is
+//! allocated or measured), 128 + the signal for SIGHUP, SIGINT and SIGTERM (129, 130, 143).
 
 mod compare;
 mod parse;
