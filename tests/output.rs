@@ -381,7 +381,8 @@ fn new_files_get_the_umask_mode_and_existing_files_keep_theirs() {
     fs::write(&old, "old").unwrap();
     fs::set_permissions(&old, fs::Permissions::from_mode(0o604)).unwrap();
     // Root may give the file away; a replacement must keep that owner.
-    let root = unsafe { libc::geteuid() } == 0; // SAFETY: geteuid cannot fail.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
     if root {
         std::os::unix::fs::chown(&old, Some(4321), Some(4322)).unwrap();
     }
