@@ -8,6 +8,8 @@
 //! - [`bench`](mod@bench): the one harness: timing, validation, rows.
 //! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
 //! - [`report`]: tables, JSON and CSV. [`machine`]: what the run ran on. [`cli`]: the command line.
+//! - [`output`]: output locations, checked before a run and written after it, atomically.
+//!   [`signals`]: SIGINT, SIGTERM and SIGHUP leave no temporary file behind.
 
 pub mod backend;
 pub mod bench;
@@ -17,4 +19,6 @@ pub mod engine;
 pub mod gpu;
 pub mod kernels;
 pub mod machine;
+pub mod output;
 pub mod report;
+pub mod signals;

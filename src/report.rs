@@ -1,14 +1,9 @@
-//! Results as people and programs read them: tables on stdout, JSON and BabelStream CSV files
-//! written atomically (a temporary file in the same directory, then a rename).
-
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! Results as people and programs read them: tables, JSON documents and BabelStream CSV (written
+//! by [`crate::output`]).
 
 use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde::Serialize;
-use tempfile::NamedTempFile;
 
 use crate::backend::BackendKind;
 use crate::bench::{Ceiling, Timing};
@@ -227,7 +222,11 @@ impl<'a> Document<'a> {
     pub fn new(machine: &'a Machine) -> Self {
         Document {
             machine,
-            command: std::env::args().collect::<Vec<_>>().join(" "),
+            // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
             version: env!("CARGO_PKG_VERSION"),
             gpu: None,
             gpu_missing: None,
@@ -595,56 +594,4 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         ])?;
     }
     w.into_inner().context("finishing the CSV")
-}
-
-/// An output file reserved before the run: its directory is proven writable up front (so a bad path
-/// fails before minutes of benchmarking), and the content lands by an atomic rename, so a reader never
-/// sees half a file and an existing file is replaced only by a complete one.
-pub struct OutputFile {
-    path: PathBuf,
-    temp: NamedTempFile,
-}
-
-impl OutputFile {
-    pub fn reserve(path: &Path) -> Result<OutputFile> {
-        if path.is_dir() {
-            anyhow::bail!("{} is a directory", path.display());
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .with_context(|| format!("{} names no file", path.display()))?;
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        Ok(OutputFile {
-            path: path.to_path_buf(),
-            temp,
-        })
-    }
-
-    pub fn commit(mut self, bytes: &[u8]) -> Result<()> {
-        let what = self.path.display().to_string();
-        self.temp
-            .write_all(bytes)
-            .with_context(|| format!("writing {what}"))?;
-        self.temp
-            .as_file()
-            .sync_all()
-            .with_context(|| format!("flushing {what}"))?;
-        // Keep the permissions a new file would get, not the private 0600 of a temporary file.
-        let _ = fs::set_permissions(
-            self.temp.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o644),
-        );
-        self.temp
-            .persist(&self.path)
-            .with_context(|| format!("renaming into {what}"))?;
-        Ok(())
-    }
 }

@@ -13,13 +13,12 @@ mod build;
 mod draw;
 mod input;
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::style::FontStyle;
-use tempfile::NamedTempFile;
+
+use crate::output::{self, OutputError, OutputFile};
 
 pub use draw::{HEIGHT, WIDTH};
 
@@ -46,15 +45,26 @@ pub enum ChartError {
     },
     #[error("drawing {chart} failed: {detail}")]
     Draw { chart: String, detail: String },
+    /// A chart file's location is unusable, or writing it failed (then no chart was written).
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// Reads `files` (HexPylot `--json` documents; peers' `.jsonl` output) and writes one PNG per
 /// chart their data supports into `out_dir` (created if missing), returning the paths written.
 /// Every file must feed at least one chart: a file that feeds none is an error, not a silent skip.
+/// All the charts are written or none: each is drawn in memory, then all are written through
+/// [`output::commit_all`] (every temporary file first, then every rename).
 pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     if files.is_empty() {
         return Err(ChartError::NoFiles);
     }
+    let cannot_write = |source| ChartError::Write {
+        dir: out_dir.to_path_buf(),
+        source,
+    };
+    // Before reading or drawing anything; the folder itself is made only once all is drawn.
+    output::check_dir(out_dir).map_err(cannot_write)?;
     let input = input::read(files)?;
     let charts = build::all(&input);
     if let Some(unused) = (0..files.len()).find(|i| !charts.iter().any(|c| c.sources.contains(i))) {
@@ -75,15 +85,16 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartEr
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let cannot_write = |source| ChartError::Write {
-        dir: out_dir.to_path_buf(),
-        source,
-    };
     std::fs::create_dir_all(out_dir).map_err(cannot_write)?;
-    drawn
-        .into_iter()
-        .map(|(name, png)| write_atomically(out_dir, name, &png).map_err(cannot_write))
-        .collect()
+    let mut outputs = Vec::new();
+    let mut written = Vec::new();
+    for (name, png) in drawn {
+        let path = out_dir.join(name);
+        outputs.push((OutputFile::check(&path)?, png));
+        written.push(path);
+    }
+    output::commit_all(outputs)?;
+    Ok(written)
 }
 
 /// plotters looks fonts up by family name; with no system fonts, "sans-serif" exists only once
@@ -106,17 +117,4 @@ fn register_font() -> Result<(), ChartError> {
             detail: "the embedded DejaVu Sans font was rejected".to_string(),
         })
     }
-}
-
-/// A reader never sees a half-written chart: the bytes go to a temporary file in the same
-/// directory, which is then renamed over the target.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let path = dir.join(name);
-    let mut temp = NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    // Temporary files are created 0600; a chart is for anyone to read, like any new file.
-    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))?;
-    temp.persist(&path).map_err(|e| e.error)?;
-    Ok(path)
 }

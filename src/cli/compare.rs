@@ -14,6 +14,7 @@ use crate::bench::{Ceiling, McConfig, run_mc, run_stream};
 use crate::kernels::{OptionKind, StreamKernel, reference_option};
 use crate::machine::Machine;
 use crate::report::{self, CompareRow, Document, McRow, StreamRow};
+use crate::say;
 
 /// The GPU's price may differ from the engine's by this fraction of one standard error. Both
 /// price the very same paths; what differs is the f32 rounding of the GPU's transcendental
@@ -57,9 +58,13 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         }
     }
 
-    println!(
+    say!(
         "compare: stream n = {} f32, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {asian_steps} dates), {} repetitions; {threads} CPU threads on {}",
-        cfg.n, cfg.reps, args.paths, args.mc_reps, machine.cpu_model
+        cfg.n,
+        cfg.reps,
+        args.paths,
+        args.mc_reps,
+        machine.cpu_model
     );
     opened.describe_gpu();
 
@@ -114,11 +119,11 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
             bound: "-".into(),
         });
     }
-    println!("{}", report::compare_table(&rows));
+    say!("{}", report::compare_table(&rows));
     if let Some(stores) = report::stores_summary(&stream_rows) {
-        println!("{stores}");
+        say!("{stores}");
     }
-    println!(
+    say!(
         "GB/s: BabelStream's byte counts over the median time; GPU end-to-end adds the upload of the kernel's inputs and the download of its output. bound: the share of the device's bandwidth ceiling (from --roofline) or of its best stream rate in this run. stores: each CPU kernel's store kind and, under --stores auto, how much faster the probe found it than the other kind."
     );
     for r in stream_rows.iter().filter(|r| !r.valid) {

@@ -1,14 +1,16 @@
 //! The `hexpylot` command line: `stream`, `mc` and `devices`.
 //!
-//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result, 2 for bad
-//! input (always a single line on stderr, before anything is allocated or measured).
+//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result (or standard
+//! output could not be written: one line on stderr; a broken pipe only ends the printing), 2 for bad
+//! input, bad output locations included (always a single line on stderr, before anything is
+//! allocated or measured), 128 + the signal for SIGHUP, SIGINT and SIGTERM (129, 130, 143).
 
 mod compare;
 mod parse;
 mod sweep;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -21,7 +23,9 @@ use crate::bench::{McConfig, StreamConfig, run_mc, run_stream};
 use crate::gpu::GpuError;
 use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
-use crate::report::{self, Document, McRow, OutputFile, StreamRow};
+use crate::output::{self, OutputError, OutputFile};
+use crate::report::{self, Document, McRow, StreamRow};
+use crate::say;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -215,6 +219,8 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 }
 
 pub fn main() -> ExitCode {
+    // Before any other thread exists: every thread must inherit the blocked signals.
+    crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -235,8 +241,9 @@ pub fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        // A standard output that failed (not a broken pipe) was reported on stderr already.
+        Ok(true) if output::stdout_ok() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(e) if e.is::<Usage>() => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -267,23 +274,23 @@ fn run(cli: Cli) -> Result<bool> {
             let written =
                 crate::chart::render(&args.files, &args.out).map_err(|e| usage(e.to_string()))?;
             for path in written {
-                println!("{}", path.display());
+                say!("{}", path.display());
             }
             Ok(true)
         }
         Command::Devices(args) => {
             let json = args.json.as_deref().map(reserve).transpose()?;
-            println!("{}", report::machine_table(&machine));
+            say!("{}", report::machine_table(&machine));
             let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
             if adapters.is_empty() {
-                println!("GPU adapters: none found ({})", GpuError::NoAdapter);
+                say!("GPU adapters: none found ({})", GpuError::NoAdapter);
             } else {
-                println!("{}", report::adapters_table(&adapters, chosen));
+                say!("{}", report::adapters_table(&adapters, chosen));
                 match (&args.adapter, chosen) {
                     (Some(wanted), None) => {
                         return Err(usage(format!("no GPU adapter matches {wanted:?}")));
                     }
-                    _ => println!("* the adapter the GPU backend uses"),
+                    _ => say!("* the adapter the GPU backend uses"),
                 }
             }
             if let Some(out) = json {
@@ -372,8 +379,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
     )?;
     let (n, elem) = (cfg.n, precision_bytes(args.precision));
     let backends = dedup(&args.backends);
-    let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let csv = args.csv.as_deref().map(reserve).transpose()?;
+    let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
     let mut opened = open(&backends, &setup(&args.common, cores, threads))?;
     for b in &opened.backends {
         match args.precision {
@@ -383,7 +389,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         .map_err(limit_is_usage)?;
     }
 
-    println!(
+    say!(
         "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {threads} threads on {}",
         precision_name(args.precision),
         human_bytes(elem * n as u128),
@@ -406,7 +412,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
             }
         }
     }
-    println!("{}", report::stream_table(&rows));
+    say!("{}", report::stream_table(&rows));
     for r in rows.iter().filter(|r| !r.valid) {
         ok = false;
         eprintln!(
@@ -414,18 +420,19 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
             r.kernel, r.backend, r.precision, r.check
         );
     }
+    // Both files or, as far as it can be helped, neither (see output::commit_all).
+    let mut outputs = Vec::new();
     if let Some(out) = json {
-        write_json(
-            out,
-            &Document {
-                stream: &rows,
-                ..opened.document(machine)
-            },
-        )?;
+        let doc = Document {
+            stream: &rows,
+            ..opened.document(machine)
+        };
+        outputs.push((out, json_bytes(&doc)?));
     }
     if let Some(out) = csv {
-        out.commit(&report::stream_csv(&rows)?)?;
+        outputs.push((out, report::stream_csv(&rows)?));
     }
+    output::commit_all(outputs)?;
     Ok(ok)
 }
 
@@ -454,7 +461,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         b.check_mc(&params, args.paths).map_err(limit_is_usage)?;
     }
 
-    println!(
+    say!(
         "mc: {} S0={} K={} r={} sigma={} T={} steps={steps}, {} paths, seed {}, {} repetitions (first dropped), {threads} threads",
         args.option.name(),
         args.s0,
@@ -491,7 +498,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
             }
         }
     }
-    println!("{}", report::mc_table(&rows));
+    say!("{}", report::mc_table(&rows));
     for r in rows.iter().filter(|r| !r.valid) {
         ok = false;
         eprintln!("FAILED: {} on {}: {}", r.option, r.backend, r.check);
@@ -527,14 +534,43 @@ fn threads(common: &Common, cores: &[CoreId]) -> Result<usize> {
     }
 }
 
-fn reserve(path: &std::path::Path) -> Result<OutputFile> {
-    OutputFile::reserve(path).map_err(|e| usage(format!("cannot write {}: {e:#}", path.display())))
+/// Checks an output location before anything runs; a bad one is bad input.
+fn reserve(path: &Path) -> Result<OutputFile> {
+    OutputFile::check(path).map_err(|e| match e {
+        OutputError::Location { .. } => usage(e.to_string()),
+        OutputError::Write { .. } => e.into(),
+    })
+}
+
+/// Both outputs of a command, checked, and not the same file (nor both standard output).
+fn reserve_json_csv(
+    json: Option<&Path>,
+    csv: Option<&Path>,
+) -> Result<(Option<OutputFile>, Option<OutputFile>)> {
+    let (json, csv) = (
+        json.map(reserve).transpose()?,
+        csv.map(reserve).transpose()?,
+    );
+    if let (Some(j), Some(c)) = (&json, &csv)
+        && j.same_place(c)
+    {
+        return Err(usage(format!(
+            "--json {} and --csv {} name the same output",
+            j.shown(),
+            c.shown()
+        )));
+    }
+    Ok((json, csv))
+}
+
+fn json_bytes(doc: &Document<'_>) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
+    bytes.write_all(b"\n")?;
+    Ok(bytes)
 }
 
 fn write_json(out: OutputFile, doc: &Document<'_>) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(doc)?;
-    bytes.write_all(b"\n")?;
-    out.commit(&bytes)
+    Ok(out.commit(&json_bytes(doc)?)?)
 }
 
 fn setup<'a>(common: &'a Common, cores: &'a [CoreId], threads: usize) -> Setup<'a> {
@@ -574,10 +610,16 @@ impl Opened {
     /// Says which GPU runs and how its kernels are timed, or why none runs.
     fn describe_gpu(&self) {
         if let Some(why) = &self.gpu_missing {
-            println!("gpu: not run: {}", why.lines().next().unwrap_or_default());
+            let why = why.lines().next().unwrap_or_default();
+            say!("gpu: not run: {why}");
+            // The run fails for it (see gpu_ok), so the reason belongs with the failures, on
+            // stderr, and not only in the report; a GPU that failed to start said so already.
+            if !self.gpu_failed && std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() == Ok("1") {
+                eprintln!("FAILED: HEXPYLOT_REQUIRE_GPU=1 but the GPU did not run: {why}");
+            }
         }
         for a in self.backends.iter().filter_map(|b| b.adapter()) {
-            println!(
+            say!(
                 "gpu: {} ({}, {}, driver {}); kernel times from {}",
                 a.name,
                 a.backend,

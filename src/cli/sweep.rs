@@ -7,14 +7,16 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Opened, Precision, StoresArg, check_reps, human_bytes, limit_is_usage, open, reserve,
-    setup, stream_config, threads, usage, write_json,
+    Common, Opened, Precision, StoresArg, check_reps, human_bytes, json_bytes, limit_is_usage,
+    open, reserve_json_csv, setup, stream_config, threads, usage,
 };
 use crate::backend::{BackendKind, Setup, Stream};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling, run_mc, run_roofline, run_stream};
 use crate::kernels::{DEFAULT_SEED, StreamKernel, reference_option};
 use crate::machine::Machine;
+use crate::output::OutputFile;
 use crate::report::{self, Document, McRow, MemoryWall, RooflineRow, StreamRow, Sweep};
+use crate::say;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum SweepCommand {
@@ -131,14 +133,16 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: &Machine) -> Resu
         machine,
     )?;
     let mc = european(args.paths);
-    let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let csv = args.csv.as_deref().map(reserve).transpose()?;
+    let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
     let mut gpu = open(gpu_kinds(args.no_gpu), &setup(&args.common, cores, max))?;
     check_gpu(&gpu, cfg.n, &mc)?;
     let counts = doubling(max);
-    println!(
+    say!(
         "sweep threads: {counts:?} threads on {}; stream n = {} f32, {} repetitions; European Monte Carlo {} paths",
-        machine.cpu_model, cfg.n, cfg.reps, mc.paths
+        machine.cpu_model,
+        cfg.n,
+        cfg.reps,
+        mc.paths
     );
     gpu.describe_gpu();
 
@@ -176,12 +180,12 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: &Machine) -> Resu
             kind,
         );
     }
-    println!("{}", report::stream_table(&stream_rows));
-    println!("{}", report::mc_table(&mc_rows));
+    say!("{}", report::stream_table(&stream_rows));
+    say!("{}", report::mc_table(&mc_rows));
 
     let sweep = threads_findings(&stream_rows, &mc_rows);
     for f in &sweep.findings {
-        println!("{f}");
+        say!("{f}");
     }
     ok &= all_valid(&stream_rows, &mc_rows, &[]);
     finish(
@@ -322,9 +326,8 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
     let sizes: Vec<u64> = std::iter::successors(Some(args.min_size), |&n| n.checked_mul(2))
         .take_while(|&n| n <= last)
         .collect();
-    let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let csv = args.csv.as_deref().map(reserve).transpose()?;
-    println!(
+    let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
+    say!(
         "sweep sizes: triad and dot at {} sizes from {} to {} f32 elements ({} per array at the top; {}), {t} CPU threads",
         sizes.len(),
         sizes[0],
@@ -370,10 +373,10 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
         progress.step();
     }
     drop(progress);
-    println!("{}", report::stream_table(&rows));
+    say!("{}", report::stream_table(&rows));
     let sweep = sizes_findings(&rows);
     for f in &sweep.findings {
-        println!("{f}");
+        say!("{f}");
     }
     ok &= all_valid(&rows, &[], &[]);
     finish(json, csv, &gpu, machine, &rows, &[], &[], &sweep)?;
@@ -452,14 +455,14 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: &Machine) -> Re
         fmas,
         reps: args.reps,
     };
-    let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let csv = args.csv.as_deref().map(reserve).transpose()?;
+    let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
     let mut kinds = vec![BackendKind::Engine];
     kinds.extend_from_slice(gpu_kinds(args.no_gpu));
     let mut opened = open(&kinds, &setup(&args.common, cores, t))?;
-    println!(
+    say!(
         "sweep roofline: n = {n} f32, FMAs per element {:?}, {} repetitions each, {t} CPU threads",
-        cfg.fmas, cfg.reps
+        cfg.fmas,
+        cfg.reps
     );
     opened.describe_gpu();
     let mut ok = opened.gpu_ok();
@@ -490,9 +493,9 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: &Machine) -> Re
             }
         }
     }
-    println!("{}", report::roofline_table(&rows));
+    say!("{}", report::roofline_table(&rows));
     for f in &sweep.findings {
-        println!("{f}");
+        say!("{f}");
     }
     ok &= all_valid(&[], &[], &rows);
     finish(json, csv, &opened, machine, &[], &[], &rows, &sweep)?;
@@ -546,11 +549,11 @@ fn all_valid(stream: &[StreamRow], mc: &[McRow], roofline: &[RooflineRow]) -> bo
 }
 
 /// Writes the JSON document and the CSV (stream rows in BabelStream's format, or the roofline
-/// points), each atomically.
+/// points), each atomically and together.
 #[allow(clippy::too_many_arguments)] // the one place every sweep's outputs meet
 fn finish(
-    json: Option<report::OutputFile>,
-    csv: Option<report::OutputFile>,
+    json: Option<OutputFile>,
+    csv: Option<OutputFile>,
     opened: &Opened,
     machine: &Machine,
     stream: &[StreamRow],
@@ -558,24 +561,25 @@ fn finish(
     roofline: &[RooflineRow],
     sweep: &Sweep,
 ) -> Result<()> {
+    let mut outputs = Vec::new();
     if let Some(out) = json {
-        write_json(
-            out,
-            &Document {
-                stream,
-                mc,
-                roofline,
-                sweep: Some(sweep),
-                ..opened.document(machine)
-            },
-        )?;
+        let doc = Document {
+            stream,
+            mc,
+            roofline,
+            sweep: Some(sweep),
+            ..opened.document(machine)
+        };
+        outputs.push((out, json_bytes(&doc)?));
     }
     if let Some(out) = csv {
-        out.commit(&if roofline.is_empty() {
+        let bytes = if roofline.is_empty() {
             report::stream_csv(stream)?
         } else {
             report::roofline_csv(roofline)?
-        })?;
+        };
+        outputs.push((out, bytes));
     }
-    Ok(())
+    // Both files or, as far as it can be helped, neither.
+    Ok(crate::output::commit_all(outputs)?)
 }

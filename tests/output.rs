@@ -1,0 +1,653 @@
+//! Output files through the real binary: nothing is ever destroyed, nothing is left behind.
+//!
+//! Special files are made with `mknod`/`mkfifo` in a temporary folder, never taken from /dev. The
+//! tests run as root (as CI does): permission bits then stop nothing, so an unwritable place is
+//! one where even root cannot create a file (/proc), and a read-only folder by mode bits alone is
+//! not tested (the check creates a file there, which is what finds it for other users).
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use assert_cmd::cargo::CommandCargoExt;
+
+fn hexpylot() -> Command {
+    let mut cmd = Command::cargo_bin("hexpylot").expect("binary built");
+    // No test may hang: the slowest finishes in a few seconds.
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// The smallest stream run: one kernel, 2^10 elements, well under a second.
+const TINY: [&str; 11] = [
+    "stream",
+    "--size",
+    "2^10",
+    "--reps",
+    "3",
+    "--backends",
+    "engine",
+    "--threads",
+    "1",
+    "--kernels",
+    "copy",
+];
+
+fn tiny(extra: &[&str]) -> Vec<String> {
+    TINY.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Exit 2, one line on stderr containing `needle`, no panic.
+fn refused(args: &[String], needle: &str) {
+    let out = hexpylot().args(args).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {stderr:?} lacks {needle:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+}
+
+/// No temporary file (`.hpXXXXXX.tmp`, or any `.tmp`) in `dir`.
+fn no_temps(dir: &Path) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            !name.starts_with(".hp") && !name.ends_with(".tmp"),
+            "left behind in {}: {name}",
+            dir.display()
+        );
+    }
+}
+
+fn mknod(path: &Path, kind: &str, major: u32, minor: u32) {
+    let ok = StdCommand::new("mknod")
+        .arg(path)
+        .args([kind, &major.to_string(), &minor.to_string()])
+        .status()
+        .expect("mknod runs");
+    assert!(
+        ok.success(),
+        "mknod {} (the tests run as root)",
+        path.display()
+    );
+}
+
+fn json_at(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn character_devices_are_written_in_place_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    mknod(&null, "c", 1, 3);
+    hexpylot()
+        .args(tiny(&["--json", s(&null)]))
+        .assert()
+        .success();
+    assert!(
+        fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    // A device that refuses the bytes is a write error after the run (exit 1), and stays a device.
+    let full = dir.path().join("full");
+    mknod(&full, "c", 1, 7);
+    let out = hexpylot()
+        .args(tiny(&["--json", s(&full)]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("full"),
+        "{stderr}"
+    );
+    assert!(
+        fs::symlink_metadata(&full)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    no_temps(dir.path());
+}
+
+#[test]
+fn block_devices_and_sockets_are_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let block = dir.path().join("loop");
+    mknod(&block, "b", 7, 0);
+    refused(&tiny(&["--json", s(&block)]), "block device");
+    assert!(
+        fs::symlink_metadata(&block)
+            .unwrap()
+            .file_type()
+            .is_block_device()
+    );
+
+    let sock = dir.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    refused(&tiny(&["--csv", s(&sock)]), "socket");
+    assert!(fs::symlink_metadata(&sock).unwrap().file_type().is_socket());
+    no_temps(dir.path());
+}
+
+#[test]
+fn a_fifo_is_written_to_its_reader_and_refused_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        StdCommand::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    // Nobody reads it: refused at once (not a hang), and it stays a FIFO.
+    let started = Instant::now();
+    refused(&tiny(&["--json", s(&fifo)]), "nobody reads");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // A reader (opened without blocking, so before the writer): it gets the whole document. The
+    // tiny document fits the pipe's buffer, so the writer never waits for the read below.
+    let mut reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    hexpylot()
+        .args(tiny(&["--json", s(&fifo)]))
+        .assert()
+        .success();
+    let mut text = String::new();
+    reader.read_to_string(&mut text).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["stream"][0]["kernel"], "copy");
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    no_temps(dir.path());
+}
+
+#[test]
+fn symlinks_are_written_through_to_their_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("a")).unwrap();
+    fs::create_dir(d.join("b")).unwrap();
+    // A chain: link2 -> a/link (relative to a/) -> ../b/target.json.
+    fs::write(d.join("b/target.json"), "old").unwrap();
+    std::os::unix::fs::symlink("../b/target.json", d.join("a/link")).unwrap();
+    std::os::unix::fs::symlink(d.join("a/link"), d.join("link2")).unwrap();
+    // A dangling link: its target is created.
+    std::os::unix::fs::symlink("made.csv", d.join("dangling")).unwrap();
+    hexpylot()
+        .args(tiny(&[
+            "--json",
+            s(&d.join("link2")),
+            "--csv",
+            s(&d.join("dangling")),
+        ]))
+        .assert()
+        .success();
+    for link in ["link2", "a/link", "dangling"] {
+        assert!(
+            fs::symlink_metadata(d.join(link))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    assert_eq!(
+        json_at(&d.join("b/target.json"))["stream"][0]["kernel"],
+        "copy"
+    );
+    assert!(
+        fs::read_to_string(d.join("made.csv"))
+            .unwrap()
+            .starts_with("function,")
+    );
+    for sub in ["", "a", "b"] {
+        no_temps(&d.join(sub));
+    }
+}
+
+#[test]
+fn a_dash_is_standard_output_and_the_report_goes_to_stderr() {
+    let out = hexpylot().args(tiny(&["--json", "-"])).output().unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON only");
+    assert_eq!(doc["stream"][0]["kernel"], "copy");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("| copy"));
+
+    let out = hexpylot().args(tiny(&["--csv", "-"])).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("function,num_times,"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+
+    let out = hexpylot()
+        .args([
+            "mc",
+            "--paths",
+            "2^10",
+            "--reps",
+            "2",
+            "--backends",
+            "engine",
+            "--threads",
+            "1",
+            "--json",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["mc"][0]["option"], "european-call");
+
+    refused(&tiny(&["--json", "-", "--csv", "-"]), "same output");
+}
+
+#[test]
+fn two_outputs_naming_one_file_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let x = d.join("x");
+    let dotted = d.join(".").join("x");
+    refused(
+        &tiny(&["--json", s(&x), "--csv", s(&dotted)]),
+        "same output",
+    );
+    assert!(!x.exists(), "nothing is written for refused input");
+    fs::write(&x, "old").unwrap();
+    std::os::unix::fs::symlink(&x, d.join("link")).unwrap();
+    refused(
+        &tiny(&["--json", s(&d.join("link")), "--csv", s(&x)]),
+        "same output",
+    );
+    assert_eq!(fs::read_to_string(&x).unwrap(), "old");
+    // Relative names, from the folder itself: `x` and `./x`.
+    let out = hexpylot()
+        .current_dir(d)
+        .args(tiny(&["--json", "y", "--csv", "./y"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!d.join("y").exists());
+    no_temps(d);
+}
+
+#[test]
+fn bad_locations_are_refused_before_a_long_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("a-file"), "").unwrap();
+    // mc over 2^40 paths runs for hours: each of these must be refused at once instead.
+    let long = |json: &Path| -> Vec<String> {
+        [
+            "mc",
+            "--paths",
+            "2^40",
+            "--threads",
+            "1",
+            "--backends",
+            "engine",
+            "--json",
+            s(json),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let started = Instant::now();
+    refused(&long(&d.join("missing/out.json")), "does not exist");
+    refused(&long(d), "directory");
+    refused(&long(&d.join("a-file/out.json")), "cannot write");
+    refused(&long(&d.join("new-dir/")), "directory");
+    // Even root cannot create a file in /proc.
+    refused(
+        &long(Path::new("/proc/hexpylot-out.json")),
+        "cannot create a file in /proc",
+    );
+    refused(&long(&d.join("x".repeat(256))), "too long");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(fs::read_dir(d).unwrap().count(), 1, "only a-file is there");
+}
+
+#[test]
+fn a_name_of_255_bytes_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.json", "n".repeat(250));
+    assert_eq!(name.len(), 255);
+    let path = dir.path().join(&name);
+    hexpylot()
+        .args(tiny(&["--json", s(&path)]))
+        .assert()
+        .success();
+    assert_eq!(json_at(&path)["stream"][0]["kernel"], "copy");
+    no_temps(dir.path());
+}
+
+/// Runs the binary under `umask`.
+fn with_umask(mask: u32, args: &[String]) -> std::process::Output {
+    let mut cmd = StdCommand::cargo_bin("hexpylot").unwrap();
+    cmd.args(args);
+    // SAFETY: umask is async-signal-safe and touches only the child's own state.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            libc::umask(mask as libc::mode_t);
+            Ok(())
+        })
+    };
+    cmd.output().unwrap()
+}
+
+#[test]
+fn new_files_get_the_umask_mode_and_existing_files_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (new_json, new_csv) = (d.join("new.json"), d.join("new.csv"));
+    let out = with_umask(
+        0o027,
+        &tiny(&["--json", s(&new_json), "--csv", s(&new_csv)]),
+    );
+    assert!(out.status.success(), "{out:?}");
+    for p in [&new_json, &new_csv] {
+        assert_eq!(
+            fs::metadata(p).unwrap().mode() & 0o7777,
+            0o640,
+            "{}",
+            p.display()
+        );
+    }
+
+    let old = d.join("old.json");
+    fs::write(&old, "old").unwrap();
+    fs::set_permissions(&old, fs::Permissions::from_mode(0o604)).unwrap();
+    // Root may give the file away; a replacement must keep that owner.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        std::os::unix::fs::chown(&old, Some(4321), Some(4322)).unwrap();
+    }
+    let out = with_umask(0o077, &tiny(&["--json", s(&old)]));
+    assert!(out.status.success(), "{out:?}");
+    let m = fs::metadata(&old).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o604);
+    if root {
+        assert_eq!((m.uid(), m.gid()), (4321, 4322));
+    }
+    assert_eq!(json_at(&old)["stream"][0]["kernel"], "copy");
+    no_temps(d);
+}
+
+#[test]
+fn a_path_that_is_not_utf8_is_written_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"r\xffsults.json");
+    let path = dir.path().join(name);
+    let out = hexpylot()
+        .args(tiny(&["--json"]))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let command = json_at(&path)["command"].as_str().unwrap().to_string();
+    assert!(command.contains("r\u{fffd}sults.json"), "{command}");
+}
+
+#[test]
+fn a_broken_pipe_on_stdout_keeps_the_status_and_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    // The reader is gone before the first line is printed: every write is EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = StdCommand::cargo_bin("hexpylot")
+        .unwrap()
+        .args(tiny(&["--json", s(&json)]))
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "a broken pipe ends the printing silently");
+    assert_eq!(json_at(&json)["stream"][0]["kernel"], "copy");
+
+    // A reader that stops after the first line (`| head -1`).
+    let mut child = StdCommand::cargo_bin("hexpylot")
+        .unwrap()
+        .args(tiny(&[
+            "--json",
+            s(&json),
+            "--csv",
+            s(&dir.path().join("r.csv")),
+        ]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("stream:"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    assert!(dir.path().join("r.csv").exists());
+}
+
+#[test]
+fn a_full_stdout_is_one_line_on_stderr_exit_1_and_the_results_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    mknod(&full, "c", 1, 7);
+    let json = dir.path().join("r.json");
+    let out = StdCommand::cargo_bin("hexpylot")
+        .unwrap()
+        .args(tiny(&["--json", s(&json)]))
+        .stdout(fs::OpenOptions::new().write(true).open(&full).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("standard output"), "{stderr}");
+    assert_eq!(json_at(&json)["stream"][0]["kernel"], "copy");
+}
+
+#[test]
+fn signals_end_a_long_run_and_leave_nothing_behind() {
+    for (signal, code, existing) in [
+        (libc::SIGINT, 130, false),
+        (libc::SIGTERM, 143, true),
+        (libc::SIGHUP, 129, false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("out.json");
+        if existing {
+            fs::write(&json, "old").unwrap();
+        }
+        let mut child = StdCommand::cargo_bin("hexpylot")
+            .unwrap()
+            .args([
+                "mc",
+                "--paths",
+                "2^40",
+                "--threads",
+                "1",
+                "--backends",
+                "engine",
+            ])
+            .arg("--json")
+            .arg(&json)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The header is printed once the outputs are checked: the run is under way.
+        let mut header = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut header).unwrap();
+        assert!(header.starts_with("mc:"), "{header}");
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: kill sends a signal to our own child, which has not been waited for yet.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("signal {signal} did not end the run");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(code), "signal {signal}");
+        no_temps(dir.path());
+        if existing {
+            assert_eq!(fs::read_to_string(&json).unwrap(), "old");
+        } else {
+            assert!(!json.exists());
+        }
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            usize::from(existing)
+        );
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Two charts (sizes.png, roofline.png) from the fixtures.
+fn chart_args(out: &Path) -> Vec<String> {
+    vec![
+        "chart".into(),
+        s(&fixture("chart-sizes.json")).into(),
+        s(&fixture("chart-roofline.json")).into(),
+        "--out".into(),
+        s(out).into(),
+    ]
+}
+
+#[test]
+fn charts_are_written_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("charts");
+    hexpylot().args(chart_args(&out)).assert().success();
+    let mut names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["roofline.png", "sizes.png"]);
+
+    // One chart's place is a folder: refused before anything is written.
+    let out = dir.path().join("blocked");
+    fs::create_dir_all(out.join("sizes.png")).unwrap();
+    let err = hexpylot().args(chart_args(&out)).output().unwrap();
+    assert_eq!(err.status.code(), Some(2));
+    assert!(!out.join("roofline.png").exists());
+    no_temps(&out);
+
+    // One chart's place refuses the bytes (a full device) after the others' are written to
+    // temporary files: those are removed and no chart is written.
+    let out = dir.path().join("full");
+    fs::create_dir(&out).unwrap();
+    mknod(&out.join("roofline.png"), "c", 1, 7);
+    let err = hexpylot().args(chart_args(&out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_ne!(err.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("roofline.png"), "{stderr}");
+    assert!(!out.join("sizes.png").exists());
+    assert!(
+        fs::symlink_metadata(out.join("roofline.png"))
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    no_temps(&out);
+
+    // A missing input leaves no folder behind.
+    let out = dir.path().join("never");
+    let mut args = chart_args(&out);
+    args[1] = s(&fixture("no-such-file.json")).into();
+    assert_eq!(
+        hexpylot().args(&args).output().unwrap().status.code(),
+        Some(2)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_required_gpu_that_does_not_run_says_why_on_stderr() {
+    for args in [
+        [
+            "stream",
+            "--size",
+            "2^10",
+            "--reps",
+            "3",
+            "--threads",
+            "1",
+            "--backends",
+            "engine,gpu",
+        ]
+        .as_slice(),
+        &[
+            "compare",
+            "--size",
+            "2^10",
+            "--paths",
+            "2^10",
+            "--steps",
+            "2",
+            "--reps",
+            "3",
+            "--mc-reps",
+            "2",
+            "--threads",
+            "1",
+        ],
+    ] {
+        // No Vulkan driver at all, whatever this machine has.
+        let out = hexpylot()
+            .args(args)
+            .env("HEXPYLOT_REQUIRE_GPU", "1")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("HEXPYLOT_REQUIRE_GPU=1 but the GPU did not run")
+                || stderr.contains("FAILED: starting the GPU"),
+            "{args:?}: stderr {stderr:?}"
+        );
+    }
+}
