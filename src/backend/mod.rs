@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use anyhow::Result;
 use clap::ValueEnum;
 use core_affinity::CoreId;
-use cpu_kernels::mc::{McParams, McSums};
+use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::stream::{Stores, dot_relative_error_bound};
 use serde::Serialize;
 
@@ -87,17 +87,25 @@ pub trait Stream<T: Element> {
 /// The Monte Carlo benchmark's view of a backend.
 pub trait MonteCarlo {
     /// Simulates `paths` paths and returns the undiscounted payoff sums. For CPU backends the sums
-    /// are bit-identical whatever the thread count (blocks summed in block order).
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>>;
+    /// are bit-identical whatever the thread count (blocks summed in block order). `progress` is
+    /// told the paths done so far, between batches of work (CPU backends: [`simulate_batched`]),
+    /// so that a huge run shows progress within one repetition.
+    fn simulate(
+        &mut self,
+        params: &McParams,
+        paths: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Ran<McSums>>;
     /// For a backend with its own implementation of the random numbers: whether its Philox words
     /// and normals agree with `cpu_kernels`' for `seed`. `None` where the backend runs
     /// `cpu_kernels` itself.
     fn rng_agreement(&mut self, _seed: u64) -> Result<Option<RngAgreement>> {
         Ok(None)
     }
-    /// Checks, before anything runs, that the backend can simulate this many paths and steps.
-    fn check_mc(&self, _params: &McParams, _paths: u64) -> Result<()> {
-        Ok(())
+    /// Checks, before anything runs, that the backend can simulate this many paths and steps;
+    /// every backend refuses parameters outside `cpu_kernels::mc::check_path_range`.
+    fn check_mc(&self, params: &McParams, _paths: u64) -> Result<()> {
+        check_mc_params(params)
     }
 }
 
@@ -220,12 +228,118 @@ fn no_arrays() -> anyhow::Error {
     anyhow::anyhow!("stream arrays used before init_arrays")
 }
 
-/// Whole-run Monte Carlo sums: the blocks added in block order, which is what makes the price
-/// independent of how blocks were spread over threads.
-fn total(blocks: &[McSums]) -> McSums {
-    let mut sum = McSums::default();
-    for b in blocks {
-        sum.merge(b);
+/// The parameter rule every backend's `check_mc` starts from: `f32` paths that stay finite and
+/// normal (`cpu_kernels::mc::check_path_range`).
+pub(crate) fn check_mc_params(params: &McParams) -> Result<()> {
+    cpu_kernels::mc::check_path_range(params)
+        .map(|_| ())
+        .map_err(|e| crate::gpu::GpuError::Limit(e).into())
+}
+
+/// Work per thread per batch, in path-steps (about 0.1 s on one core): large enough that the
+/// barrier between batches costs nothing measurable, small enough for progress and an ETA.
+const BATCH_PATH_STEPS: u64 = 1 << 24;
+
+/// One CPU thread's share of a batch of Monte Carlo work. Aligned to a cache line so that the
+/// engine's partition, which rounds to whole lines, gives each thread its own tasks, and no two
+/// threads write one line.
+#[repr(align(64))]
+pub(crate) enum McTask {
+    /// Block `block`, whole, into `sums`.
+    Whole { block: usize, sums: McSums },
+    /// The next `take` paths of a block too large for one batch.
+    Part {
+        run: Box<cpu_kernels::mc::BlockRun>,
+        take: u64,
+    },
+}
+
+impl McTask {
+    /// Runs the task: what each CPU backend's threads call, in parallel, on their tasks.
+    pub(crate) fn run(&mut self, params: &McParams, paths: u64) {
+        match self {
+            McTask::Whole { block, sums } => *sums = mc::simulate_block(params, paths, *block),
+            McTask::Part { run, take } => {
+                run.advance(params, *take);
+            }
+        }
     }
-    sum
+}
+
+/// The one batching mechanism of the CPU backends: the run's blocks in batches of about
+/// `BATCH_PATH_STEPS` per thread, each batch run by `par` (the backend's threads, in parallel,
+/// each task once), its sums added to the total in block order (so the price is bit-identical
+/// for every thread count and backend, as with one pass over all blocks), and `progress` told
+/// the paths done after each batch. Blocks of more than a batch's work (huge runs: 2^63 paths
+/// make 65536 blocks of 2^47) are advanced in slices, one block per thread, through
+/// `cpu_kernels::mc::BlockRun`. Memory stays bounded whatever `paths`: at most one task per
+/// block of a batch, reused across calls in `tasks`.
+pub(crate) fn simulate_batched(
+    params: &McParams,
+    paths: u64,
+    threads: usize,
+    tasks: &mut Vec<McTask>,
+    progress: &mut dyn FnMut(u64),
+    mut par: impl FnMut(&mut [McTask]) -> Result<()>,
+) -> Result<McSums> {
+    let blocks = mc::block_count(paths);
+    let block_paths = mc::block_paths(paths);
+    let steps = u64::from(params.steps.max(1));
+    let threads = threads.max(1);
+    let mut total = McSums::default();
+    let mut next = 0usize;
+    let mut done = 0u64;
+    let whole_per_thread = BATCH_PATH_STEPS / block_paths.saturating_mul(steps);
+    while next < blocks {
+        if whole_per_thread >= 1 {
+            let count = (whole_per_thread as usize)
+                .saturating_mul(threads)
+                .min(blocks - next);
+            tasks.clear();
+            tasks.extend((next..next + count).map(|block| McTask::Whole {
+                block,
+                sums: McSums::default(),
+            }));
+            par(tasks)?;
+            for t in tasks.iter() {
+                if let McTask::Whole { sums, .. } = t {
+                    total.merge(sums);
+                    done += sums.count;
+                }
+            }
+            next += count;
+        } else {
+            let count = threads.min(blocks - next);
+            let take = (BATCH_PATH_STEPS / steps).max(1);
+            tasks.clear();
+            tasks.extend((next..next + count).map(|block| McTask::Part {
+                run: Box::new(cpu_kernels::mc::BlockRun::new(paths, block)),
+                take,
+            }));
+            let before = done;
+            loop {
+                par(tasks)?;
+                let (mut left, mut ran) = (0u64, 0u64);
+                for t in tasks.iter() {
+                    if let McTask::Part { run, .. } = t {
+                        left += run.remaining();
+                        ran += run.simulated();
+                    }
+                }
+                done = before + ran;
+                if left == 0 {
+                    break;
+                }
+                progress(done);
+            }
+            for t in tasks.iter() {
+                if let McTask::Part { run, .. } = t {
+                    total.merge(&run.finish());
+                }
+            }
+            next += count;
+        }
+        progress(done);
+    }
+    Ok(total)
 }
