@@ -122,9 +122,14 @@ fn ordinary_runs_keep_the_z_score() {
 #[test]
 fn fewer_than_two_paths_are_refused() {
     refused(&["mc", "--paths", "1"], "at least 2 paths");
-    refused(&["compare", "--paths", "1", "--size", "2^12"], "at least 2 paths");
     refused(
-        &["sweep", "threads", "--paths", "1", "--size", "2^12", "--no-gpu"],
+        &["compare", "--paths", "1", "--size", "2^12"],
+        "at least 2 paths",
+    );
+    refused(
+        &[
+            "sweep", "threads", "--paths", "1", "--size", "2^12", "--no-gpu",
+        ],
         "at least 2 paths",
     );
     // Two paths are enough for a standard error.
@@ -149,7 +154,10 @@ fn path_values_outside_f32_are_refused_up_front() {
         (&["--rate", "-100"][..], "exp(y) leaves"),
         (&["--s0", "1e30", "--sigma", "3"][..], "overflows f32"),
         (&["--s0", "1e-30", "--sigma", "3"][..], "underflows"),
-        (&["--rate", "1e-300", "--sigma", "1e-30"][..], "drift per step"),
+        (
+            &["--rate", "1e-300", "--sigma", "1e-30"][..],
+            "drift per step",
+        ),
         (&["--sigma", "1e-40"][..], "volatility per step"),
         (
             &["--option", "asian-call", "--s0", "1e36", "--sigma", "0.3"][..],
@@ -212,7 +220,14 @@ fn huge_runs_start_promptly_without_memory_proportional_to_paths() {
     runs_promptly_on_little_memory(&["--paths", "2^63", "--threads", "1", "--backends", "engine"]);
     runs_promptly_on_little_memory(&["--paths", "2^63", "--threads", "1", "--backends", "rayon"]);
     runs_promptly_on_little_memory(&[
-        "--steps", "2147483648", "--paths", "2^12", "--threads", "1", "--backends", "engine",
+        "--steps",
+        "2147483648",
+        "--paths",
+        "2^12",
+        "--threads",
+        "1",
+        "--backends",
+        "engine",
     ]);
 }
 

@@ -164,12 +164,21 @@ pub fn simulate_block(p: &McParams, paths: u64, block: usize) -> McSums {
 /// so that [`BlockRun::finish`] gives the very bits [`simulate_block`] gives however the block
 /// was cut (each path still adds into partial `k mod 64` in increasing order). Lets a caller
 /// report progress, or stop, within a block of a huge run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BlockRun {
     start: u64,
     next: u64,
     end: u64,
     acc: Partials,
+    /// The group at `next` part-way through its steps (see [`BlockRun::advance_work`]).
+    mid: Option<Mid>,
+}
+
+/// A group of `GROUP` paths after `step` of its steps.
+#[derive(Clone, Copy)]
+struct Mid {
+    step: u32,
+    paths: [Paths; 2],
 }
 
 impl BlockRun {
@@ -189,7 +198,65 @@ impl BlockRun {
             next: start,
             end: paths.min(start + b),
             acc: Partials::default(),
+            mid: None,
         }
+    }
+
+    /// Path-steps simulated so far (a group part-way through its steps counts the steps done).
+    pub fn work_done(&self, steps: u32) -> u64 {
+        let mid = self.mid.map_or(0, |m| {
+            u64::from(m.step) * (self.end - self.next).min(GROUP as u64)
+        });
+        (self.next - self.start) * u64::from(steps) + mid
+    }
+
+    /// Simulates about `budget` path-steps more: whole groups of 64 paths where a group's
+    /// `64·steps` fit the budget, else some steps of the current group (at least one), its
+    /// state carried to the next call, so that runs with billions of steps advance in pieces
+    /// too. Same operations in the same order: the bits of [`simulate_block`].
+    ///
+    /// # Panics
+    /// If `p.steps == 0`.
+    pub fn advance_work(&mut self, p: &McParams, budget: u64) {
+        let steps = u64::from(p.steps);
+        if self.next == self.end {
+            return;
+        }
+        if self.mid.is_none() && budget >= GROUP as u64 * steps {
+            self.advance(p, budget / steps);
+            return;
+        }
+        let c = PathConsts::new(p);
+        let zero = Paths {
+            y: Lanes::splat(0.0),
+            acc: Lanes::splat(0.0),
+        };
+        let mut mid = self.mid.take().unwrap_or(Mid {
+            step: 0,
+            paths: [zero; 2],
+        });
+        let n = (budget / GROUP as u64).clamp(1, u64::from(p.steps - mid.step)) as u32;
+        for step in mid.step..mid.step + n {
+            let (cos, sin) = normals(c.key, self.next / 4, step);
+            mid.paths[0].step(&c, c.average, cos);
+            mid.paths[1].step(&c, c.average, sin);
+        }
+        mid.step += n;
+        if mid.step < p.steps {
+            self.mid = Some(mid);
+            return;
+        }
+        let (mut sums, mut squares) = (self.acc.sums, self.acc.squares);
+        add_group(
+            &c,
+            c.average,
+            &mid.paths,
+            self.end - self.next,
+            &mut sums,
+            &mut squares,
+        );
+        self.acc = Partials { sums, squares };
+        self.next = (self.next + GROUP as u64).min(self.end);
     }
 
     /// Paths of the block simulated so far.
@@ -208,9 +275,14 @@ impl BlockRun {
     /// # Panics
     /// If `p.steps == 0`.
     pub fn advance(&mut self, p: &McParams, max: u64) -> u64 {
+        assert!(self.mid.is_none(), "a group is part-way through its steps");
         let to = self
             .next
-            .saturating_add(max.max(1).div_ceil(GROUP as u64).saturating_mul(GROUP as u64))
+            .saturating_add(
+                max.max(1)
+                    .div_ceil(GROUP as u64)
+                    .saturating_mul(GROUP as u64),
+            )
             .min(self.end);
         if to == self.next {
             return 0;
@@ -226,7 +298,10 @@ impl BlockRun {
     /// # Panics
     /// If paths of the block remain to be simulated.
     pub fn finish(&self) -> McSums {
-        assert_eq!(self.next, self.end, "block finished before all its paths ran");
+        assert!(
+            self.next == self.end && self.mid.is_none(),
+            "block finished before all its paths ran"
+        );
         // Partial sums are stored by lane; fold them in path-offset order.
         let fold = |v: &[[f64; HALF]; 2]| {
             (0..GROUP).fold(0.0, |s, o| s + v[o % 2][(o / 2) % 2 * LANES + o / 4])
@@ -387,25 +462,37 @@ fn simulate(c: &PathConsts, start: u64, to: u64, end: u64, acc: &mut Partials, a
             paths[0].step(c, average, cos);
             paths[1].step(c, average, sin);
         }
-        let live = end - group;
-        for h in 0..2 {
-            let mut pay = paths[h].payoff(c, average).0;
-            if live < GROUP as u64 {
-                for (i, p) in pay.iter_mut().enumerate() {
-                    if path_offset(h, i) as u64 >= live {
-                        *p = 0.0;
-                    }
-                }
-            }
-            for i in 0..HALF {
-                let x = f64::from(pay[i]);
-                sums[h][i] += x;
-                squares[h][i] += x * x;
-            }
-        }
+        add_group(c, average, &paths, end - group, &mut sums, &mut squares);
         group += GROUP as u64;
     }
     *acc = Partials { sums, squares };
+}
+
+/// Adds a finished group's payoffs (paths from offset `live` on count as zero) to the partials.
+#[inline(always)]
+fn add_group(
+    c: &PathConsts,
+    average: Average,
+    paths: &[Paths; 2],
+    live: u64,
+    sums: &mut [[f64; HALF]; 2],
+    squares: &mut [[f64; HALF]; 2],
+) {
+    for h in 0..2 {
+        let mut pay = paths[h].payoff(c, average).0;
+        if live < GROUP as u64 {
+            for (i, p) in pay.iter_mut().enumerate() {
+                if path_offset(h, i) as u64 >= live {
+                    *p = 0.0;
+                }
+            }
+        }
+        for i in 0..HALF {
+            let x = f64::from(pay[i]);
+            sums[h][i] += x;
+            squares[h][i] += x * x;
+        }
+    }
 }
 
 /// The normal draw `z` that path `path` uses at step `step` (module docs): the scalar reference

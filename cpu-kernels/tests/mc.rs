@@ -309,7 +309,11 @@ fn a_block_run_in_pieces_gives_the_block_bits() {
                 assert!(pieces >= 1);
                 let got = run.finish();
                 assert_eq!(got.count, whole.count);
-                assert_eq!(got.sum.to_bits(), whole.sum.to_bits(), "{payoff:?} {paths} {piece}");
+                assert_eq!(
+                    got.sum.to_bits(),
+                    whole.sum.to_bits(),
+                    "{payoff:?} {paths} {piece}"
+                );
                 assert_eq!(got.sum_sq.to_bits(), whole.sum_sq.to_bits());
             }
         }
@@ -341,19 +345,34 @@ fn closed_forms_at_extreme_volatility() {
         let c = closed_form(&option(Payoff::EuropeanCall, 100.0, 100.0, 0.05, sigma, 1)).unwrap();
         assert!(c > 0.0 && c <= 100.0 + 1e-9, "σ {sigma}: {c}");
     }
-    let g = closed_form(&option(Payoff::AsianGeometricCall, 100.0, 100.0, 0.05, 1e10, 12));
+    let g = closed_form(&option(
+        Payoff::AsianGeometricCall,
+        100.0,
+        100.0,
+        0.05,
+        1e10,
+        12,
+    ));
     assert!(g.unwrap().abs() < 1e-12);
 }
 
 #[test]
 fn closed_forms_at_vanishing_volatility() {
     // σ → 0: the discounted intrinsic value of the forward, for every strike side.
-    for (s0, k) in [(100.0, 90.0), (100.0, 100.0), (100.0, 110.0), (100.0, 104.0)] {
+    for (s0, k) in [
+        (100.0, 90.0),
+        (100.0, 100.0),
+        (100.0, 110.0),
+        (100.0, 104.0),
+    ] {
         let disc = (-0.05f64).exp();
         let f = s0 * 0.05f64.exp();
         let call = closed_form(&option(Payoff::EuropeanCall, s0, k, 0.05, 1e-12, 1)).unwrap();
         let put = closed_form(&option(Payoff::EuropeanPut, s0, k, 0.05, 1e-12, 1)).unwrap();
-        assert!((call - disc * (f - k).max(0.0)).abs() < 1e-9, "K {k}: {call}");
+        assert!(
+            (call - disc * (f - k).max(0.0)).abs() < 1e-9,
+            "K {k}: {call}"
+        );
         assert!((put - disc * (k - f).max(0.0)).abs() < 1e-9, "K {k}: {put}");
         // Geometric over 12 dates: forward S0·e^{r·T·13/24}.
         let fg = s0 * (0.05 * 13.0 / 24.0f64).exp();
@@ -403,16 +422,37 @@ fn the_path_range_rule() {
     let ok = |p: McParams| check_path_range(&p).is_ok();
     let base = option(Payoff::EuropeanCall, 100.0, 100.0, 0.05, 0.2, 1);
     assert!(ok(base));
-    assert!(ok(McParams { steps: u32::MAX, ..base }));
-    assert!(ok(McParams { sigma: 1e-12, ..base }));
+    assert!(ok(McParams {
+        steps: u32::MAX,
+        ..base
+    }));
+    assert!(ok(McParams {
+        sigma: 1e-12,
+        ..base
+    }));
     assert!(ok(McParams { rate: 40.0, ..base }));
-    assert!(!ok(McParams { rate: 100.0, ..base }));
+    assert!(!ok(McParams {
+        rate: 100.0,
+        ..base
+    }));
     assert!(!ok(McParams { s0: 1e300, ..base }));
     assert!(!ok(McParams { s0: 1e-40, ..base }));
-    assert!(!ok(McParams { strike: 1e39, ..base }));
-    assert!(!ok(McParams { sigma: 1e10, ..base }));
-    assert!(!ok(McParams { maturity: 1e300, ..base }));
-    assert!(!ok(McParams { sigma: 1e-40, ..base }));
+    assert!(!ok(McParams {
+        strike: 1e39,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        sigma: 1e10,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        maturity: 1e300,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        sigma: 1e-40,
+        ..base
+    }));
     assert!(!ok(McParams { steps: 0, ..base }));
     // The arithmetic average's sum of N exponentials must fit too.
     let asian = McParams {
@@ -423,11 +463,18 @@ fn the_path_range_rule() {
         ..base
     };
     assert!(!ok(asian));
-    assert!(ok(McParams { payoff: Payoff::AsianGeometricCall, ..asian }));
+    assert!(ok(McParams {
+        payoff: Payoff::AsianGeometricCall,
+        ..asian
+    }));
     // E: |r − σ²/2|·T + σ√T·min(Z_MAX·√N, 12).
     let r = check_path_range(&base).unwrap();
     assert!((r.extreme - (0.03 + 0.2 * mc::Z_MAX)).abs() < 1e-12);
-    let many = check_path_range(&McParams { steps: 1 << 20, ..base }).unwrap();
+    let many = check_path_range(&McParams {
+        steps: 1 << 20,
+        ..base
+    })
+    .unwrap();
     assert!((many.extreme - (0.03 + 0.2 * mc::PATH_SD_MAX)).abs() < 1e-12);
 }
 
@@ -493,7 +540,42 @@ fn exercise_probabilities() {
     assert!((q(100.0, 1e-12) - 1.0).abs() < 1e-12);
     assert!((q(100.0, 0.2) - 0.5596176923702425).abs() < 1e-9);
     assert_eq!(
-        mc::exercise_probability(&option(Payoff::AsianArithmeticCall, 100.0, 100.0, 0.05, 0.2, 12)),
+        mc::exercise_probability(&option(
+            Payoff::AsianArithmeticCall,
+            100.0,
+            100.0,
+            0.05,
+            0.2,
+            12
+        )),
         None
     );
+}
+
+#[test]
+fn a_block_run_step_by_step_gives_the_block_bits() {
+    for payoff in ALL_PAYOFFS {
+        let p = params(payoff, 7, 11);
+        for (paths, block) in [(4099u64, 1usize), (130, 0)] {
+            let whole = simulate_block(&p, paths, block);
+            for budget in [1u64, 64, 64 * 3, 64 * 7, 64 * 7 * 2 + 5] {
+                let mut run = BlockRun::new(paths, block);
+                let mut last = 0;
+                while run.remaining() > 0 {
+                    run.advance_work(&p, budget);
+                    let done = run.work_done(p.steps);
+                    assert!(done > last, "no progress at budget {budget}");
+                    last = done;
+                }
+                let got = run.finish();
+                assert_eq!(
+                    got.sum.to_bits(),
+                    whole.sum.to_bits(),
+                    "{payoff:?} {budget}"
+                );
+                assert_eq!(got.sum_sq.to_bits(), whole.sum_sq.to_bits());
+                assert_eq!(got.count, whole.count);
+            }
+        }
+    }
 }

@@ -3,10 +3,7 @@
 use cpu_kernels::philox::{philox4x32, philox4x32_10, philox4x32_10_lanes};
 
 fn reference(name: &str) -> String {
-    let path = format!(
-        "{}/../tests/data/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 

@@ -82,7 +82,7 @@ impl MonteCarlo for EngineBackend {
         &mut self,
         params: &McParams,
         paths: u64,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<McSums>> {
         let engine = &mut self.engine;
         let threads = engine.threads();

@@ -164,7 +164,7 @@ impl MonteCarlo for GpuBackend {
         &mut self,
         params: &McParams,
         paths: u64,
-        _progress: &mut dyn FnMut(u64),
+        _progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<McSums>> {
         let (sums, time) = self.mc.simulate(&self.ctx, params, paths)?;
         Ok(Ran {

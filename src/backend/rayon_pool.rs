@@ -109,7 +109,7 @@ impl MonteCarlo for RayonBackend {
         &mut self,
         params: &McParams,
         paths: u64,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<McSums>> {
         let pool = &self.pool;
         let sums = simulate_batched(

@@ -39,19 +39,17 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     let mut walls = vec![0.0; cfg.reps];
     let mut first: Option<McSums> = None;
     let mut repeatable = true;
-    // Progress in units of a repetition's paths (scaled down to fit u64 over all repetitions),
-    // advanced within each repetition as the backend reports batches done.
-    let paths = cfg.paths.max(1);
-    let unit = paths.min(u64::MAX / cfg.reps.max(1) as u64);
+    // Progress in 2^40 units per repetition (fine enough for a batch of 2^24 path-steps of the
+    // largest run to move it), advanced within each repetition as the backend reports batches.
+    let unit = (1u64 << 40).min(u64::MAX / cfg.reps.max(1) as u64);
     let mut progress = Progress::percent(
         &format!("mc {}", kind.name()),
         unit.saturating_mul(cfg.reps as u64),
     );
     for (rep, (time, wall)) in times.iter_mut().zip(&mut walls).enumerate() {
         let base = rep as u64 * unit;
-        let mut report = |done: u64| {
-            let part = u128::from(done.min(paths)) * u128::from(unit) / u128::from(paths);
-            progress.set(base + part as u64);
+        let mut report = |done: f64| {
+            progress.set(base + (done.clamp(0.0, 1.0) * unit as f64) as u64);
         };
         let start = Instant::now();
         let ran = backend.simulate(&cfg.params, cfg.paths, &mut report)?;
@@ -90,7 +88,15 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
             )
         }
         Some(r) => zero_variance_check(&cfg.params, cfg.paths, sums, price, r, rounding),
-        None => am_gm_check(&cfg.params, cfg.paths, sums, price, std_error, rounding, method),
+        None => am_gm_check(
+            &cfg.params,
+            cfg.paths,
+            sums,
+            price,
+            std_error,
+            rounding,
+            method,
+        ),
     };
     if sums.count != cfg.paths || !price.is_finite() || !std_error.is_finite() {
         valid = false;

@@ -730,6 +730,7 @@ mod tests {
     /// character per measurement) is shortened to lines that fit, ending in an ellipsis.
     #[test]
     fn long_titles_are_cut_to_fit() {
+        crate::chart::register_font().expect("the embedded font");
         let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
         let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (WIDTH, HEIGHT))
             .expect("buffer");

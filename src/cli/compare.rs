@@ -6,8 +6,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    CompareArgs, Precision, check_mc_request, check_reps, limit_is_usage, mc_steps, open, reserve, setup,
-    stream_config, threads, usage, write_json,
+    CompareArgs, Precision, check_mc_request, check_reps, limit_is_usage, mc_steps, open, reserve,
+    setup, stream_config, threads, usage, write_json,
 };
 use crate::backend::{BackendKind, Stream};
 use crate::bench::{Ceiling, McConfig, run_mc, run_stream};

@@ -7,8 +7,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Opened, Precision, check_mc_request, check_reps, human_bytes, limit_is_usage, open, reserve, setup,
-    stream_config, threads, usage, write_json,
+    Common, Opened, Precision, check_mc_request, check_reps, human_bytes, limit_is_usage, open,
+    reserve, setup, stream_config, threads, usage, write_json,
 };
 use crate::backend::{BackendKind, Setup, Stream};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling, run_mc, run_roofline, run_stream};
