@@ -196,18 +196,19 @@ impl BlockRun {
         BlockRun {
             start,
             next: start,
-            end: paths.min(start + b),
+            end: paths.min(start.saturating_add(b)),
             acc: Partials::default(),
             mid: None,
         }
     }
 
-    /// Path-steps simulated so far (a group part-way through its steps counts the steps done).
-    pub fn work_done(&self, steps: u32) -> u64 {
-        let mid = self.mid.map_or(0, |m| {
-            u64::from(m.step) * (self.end - self.next).min(GROUP as u64)
+    /// Path-steps simulated so far (a group part-way through its steps counts the steps done),
+    /// in `f64`: a block of 2^47 paths of 2^31 steps holds more than 2^64.
+    pub fn work_done(&self, steps: u32) -> f64 {
+        let mid = self.mid.map_or(0.0, |m| {
+            f64::from(m.step) * (self.end - self.next).min(GROUP as u64) as f64
         });
-        (self.next - self.start) * u64::from(steps) + mid
+        (self.next - self.start) as f64 * f64::from(steps) + mid
     }
 
     /// Simulates about `budget` path-steps more: whole groups of 64 paths where a group's

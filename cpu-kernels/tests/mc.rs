@@ -560,7 +560,7 @@ fn a_block_run_step_by_step_gives_the_block_bits() {
             let whole = simulate_block(&p, paths, block);
             for budget in [1u64, 64, 64 * 3, 64 * 7, 64 * 7 * 2 + 5] {
                 let mut run = BlockRun::new(paths, block);
-                let mut last = 0;
+                let mut last = 0.0;
                 while run.remaining() > 0 {
                     run.advance_work(&p, budget);
                     let done = run.work_done(p.steps);
@@ -578,4 +578,13 @@ fn a_block_run_step_by_step_gives_the_block_bits() {
             }
         }
     }
+}
+
+#[test]
+fn the_last_block_of_the_largest_run() {
+    let paths = u64::MAX;
+    let last = block_count(paths) - 1;
+    let run = BlockRun::new(paths, last);
+    assert_eq!(run.remaining(), paths - last as u64 * block_paths(paths));
+    assert_eq!(run.work_done(1 << 31), 0.0);
 }

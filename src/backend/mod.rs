@@ -315,7 +315,7 @@ pub(crate) fn simulate_batched(
             let before = total.count as f64 * steps as f64;
             loop {
                 par(&mut tasks[..])?;
-                let (mut left, mut done) = (0u64, 0u64);
+                let (mut left, mut done) = (0u64, 0.0f64);
                 for t in tasks.iter() {
                     if let McTask::Part { run, .. } = t {
                         left += run.remaining();
@@ -325,7 +325,7 @@ pub(crate) fn simulate_batched(
                 if left == 0 {
                     break;
                 }
-                progress((before + done as f64) / work);
+                progress((before + done) / work);
             }
             for t in tasks.iter() {
                 if let McTask::Part { run, .. } = t {
