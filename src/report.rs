@@ -122,6 +122,10 @@ pub struct McRow {
     /// The closed-form price, where one exists.
     pub reference: Option<f64>,
     pub z_score: Option<f64>,
+    /// How the price was checked: "z-score" (against the closed form or, for arithmetic Asians,
+    /// the AM-GM bound) or "zero-variance" (within the f32 rounding bound of the path arithmetic,
+    /// where the standard error is zero or below it).
+    pub method: &'static str,
     pub check: String,
     pub valid: bool,
     /// Offload devices only: the median kernel time, and the median host-to-host time.

@@ -155,14 +155,171 @@ const GROUP: usize = 2 * HALF;
 /// # Panics
 /// If `block ≥ block_count(paths)` or `p.steps == 0`.
 pub fn simulate_block(p: &McParams, paths: u64, block: usize) -> McSums {
-    assert!(
-        block < block_count(paths),
-        "block {block} out of range for {paths} paths"
-    );
-    let b = block_paths(paths);
-    let start = block as u64 * b;
-    let end = paths.min(start + b);
-    simulate_paths(&PathConsts::new(p), start, end)
+    let mut run = BlockRun::new(paths, block);
+    run.advance(p, u64::MAX);
+    run.finish()
+}
+
+/// One block simulated in pieces: the block's partial sums carried from one piece to the next,
+/// so that [`BlockRun::finish`] gives the very bits [`simulate_block`] gives however the block
+/// was cut (each path still adds into partial `k mod 64` in increasing order). Lets a caller
+/// report progress, or stop, within a block of a huge run.
+#[derive(Clone)]
+pub struct BlockRun {
+    start: u64,
+    next: u64,
+    end: u64,
+    acc: Partials,
+    /// The group at `next` part-way through its steps (see [`BlockRun::advance_work`]).
+    mid: Option<Mid>,
+}
+
+/// A group of `GROUP` paths after `step` of its steps.
+#[derive(Clone, Copy)]
+struct Mid {
+    step: u32,
+    paths: [Paths; 2],
+}
+
+impl BlockRun {
+    /// Block `block` of a run of `paths` paths, nothing simulated yet.
+    ///
+    /// # Panics
+    /// If `block ≥ block_count(paths)`.
+    pub fn new(paths: u64, block: usize) -> Self {
+        assert!(
+            block < block_count(paths),
+            "block {block} out of range for {paths} paths"
+        );
+        let b = block_paths(paths);
+        let start = block as u64 * b;
+        BlockRun {
+            start,
+            next: start,
+            end: paths.min(start.saturating_add(b)),
+            acc: Partials::default(),
+            mid: None,
+        }
+    }
+
+    /// Path-steps simulated so far (a group part-way through its steps counts the steps done),
+    /// in `f64`: a block of 2^47 paths of 2^31 steps holds more than 2^64.
+    pub fn work_done(&self, steps: u32) -> f64 {
+        let mid = self.mid.map_or(0.0, |m| {
+            f64::from(m.step) * (self.end - self.next).min(GROUP as u64) as f64
+        });
+        (self.next - self.start) as f64 * f64::from(steps) + mid
+    }
+
+    /// Simulates about `budget` path-steps more: whole groups of 64 paths where a group's
+    /// `64·steps` fit the budget, else some steps of the current group (at least one), its
+    /// state carried to the next call, so that runs with billions of steps advance in pieces
+    /// too. Same operations in the same order: the bits of [`simulate_block`].
+    ///
+    /// # Panics
+    /// If `p.steps == 0`.
+    pub fn advance_work(&mut self, p: &McParams, budget: u64) {
+        let steps = u64::from(p.steps);
+        if self.next == self.end {
+            return;
+        }
+        if self.mid.is_none() && budget >= GROUP as u64 * steps {
+            self.advance(p, budget / steps);
+            return;
+        }
+        let c = PathConsts::new(p);
+        let zero = Paths {
+            y: Lanes::splat(0.0),
+            acc: Lanes::splat(0.0),
+        };
+        let mut mid = self.mid.take().unwrap_or(Mid {
+            step: 0,
+            paths: [zero; 2],
+        });
+        let n = (budget / GROUP as u64).clamp(1, u64::from(p.steps - mid.step)) as u32;
+        for step in mid.step..mid.step + n {
+            let (cos, sin) = normals(c.key, self.next / 4, step);
+            mid.paths[0].step(&c, c.average, cos);
+            mid.paths[1].step(&c, c.average, sin);
+        }
+        mid.step += n;
+        if mid.step < p.steps {
+            self.mid = Some(mid);
+            return;
+        }
+        let (mut sums, mut squares) = (self.acc.sums, self.acc.squares);
+        add_group(
+            &c,
+            c.average,
+            &mid.paths,
+            self.end - self.next,
+            &mut sums,
+            &mut squares,
+        );
+        self.acc = Partials { sums, squares };
+        self.next = (self.next + GROUP as u64).min(self.end);
+    }
+
+    /// Paths of the block simulated so far.
+    pub fn simulated(&self) -> u64 {
+        self.next - self.start
+    }
+
+    /// Paths of the block not simulated yet.
+    pub fn remaining(&self) -> u64 {
+        self.end - self.next
+    }
+
+    /// Simulates the next `max` paths of the block (rounded up to whole groups of 64, and at
+    /// most the rest of the block); returns how many it simulated.
+    ///
+    /// # Panics
+    /// If `p.steps == 0`.
+    pub fn advance(&mut self, p: &McParams, max: u64) -> u64 {
+        assert!(self.mid.is_none(), "a group is part-way through its steps");
+        let to = self
+            .next
+            .saturating_add(
+                max.max(1)
+                    .div_ceil(GROUP as u64)
+                    .saturating_mul(GROUP as u64),
+            )
+            .min(self.end);
+        if to == self.next {
+            return 0;
+        }
+        simulate_paths(&PathConsts::new(p), self.next, to, self.end, &mut self.acc);
+        let done = to - self.next;
+        self.next = to;
+        done
+    }
+
+    /// The block's sums.
+    ///
+    /// # Panics
+    /// If paths of the block remain to be simulated.
+    pub fn finish(&self) -> McSums {
+        assert!(
+            self.next == self.end && self.mid.is_none(),
+            "block finished before all its paths ran"
+        );
+        // Partial sums are stored by lane; fold them in path-offset order.
+        let fold = |v: &[[f64; HALF]; 2]| {
+            (0..GROUP).fold(0.0, |s, o| s + v[o % 2][(o / 2) % 2 * LANES + o / 4])
+        };
+        McSums {
+            sum: fold(&self.acc.sums),
+            sum_sq: fold(&self.acc.squares),
+            count: self.end - self.start,
+        }
+    }
+}
+
+/// A block's 64 partial sums and sums of squares, by lane.
+#[derive(Clone, Copy, Debug, Default)]
+struct Partials {
+    sums: [[f64; HALF]; 2],
+    squares: [[f64; HALF]; 2],
 }
 
 /// The `f32` constants of the path arithmetic.
@@ -277,23 +434,25 @@ fn normals(key: [u32; 2], m0: u64, step: u32) -> (F32s<HALF>, F32s<HALF>) {
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq"))]
-fn simulate_paths(c: &PathConsts, start: u64, end: u64) -> McSums {
+fn simulate_paths(c: &PathConsts, start: u64, to: u64, end: u64, acc: &mut Partials) {
     // A constant `average` in each arm: once inlined, three loops specialised to their payoff
     // kind, so European paths pay for no observation work.
     match c.average {
-        Average::None => simulate(c, start, end, Average::None),
-        Average::Arithmetic => simulate(c, start, end, Average::Arithmetic),
-        Average::Geometric => simulate(c, start, end, Average::Geometric),
+        Average::None => simulate(c, start, to, end, acc, Average::None),
+        Average::Arithmetic => simulate(c, start, to, end, acc, Average::Arithmetic),
+        Average::Geometric => simulate(c, start, to, end, acc, Average::Geometric),
     }
 }
 
+/// Adds the payoffs of the groups from `start` up to `to` into `acc`; paths from `end` on (the
+/// block's end, inside the last group) count as zero.
 #[inline(always)]
-fn simulate(c: &PathConsts, start: u64, end: u64, average: Average) -> McSums {
+fn simulate(c: &PathConsts, start: u64, to: u64, end: u64, acc: &mut Partials, average: Average) {
     debug_assert!(start.is_multiple_of(GROUP as u64));
-    let mut sums = [[0.0f64; HALF]; 2];
-    let mut squares = [[0.0f64; HALF]; 2];
+    // Locals for the loop (kept in registers or on the stack), stored back at the end.
+    let (mut sums, mut squares) = (acc.sums, acc.squares);
     let mut group = start;
-    while group < end {
+    while group < to {
         let zero = Paths {
             y: Lanes::splat(0.0),
             acc: Lanes::splat(0.0),
@@ -304,32 +463,36 @@ fn simulate(c: &PathConsts, start: u64, end: u64, average: Average) -> McSums {
             paths[0].step(c, average, cos);
             paths[1].step(c, average, sin);
         }
-        let live = end - group;
-        for h in 0..2 {
-            let mut pay = paths[h].payoff(c, average).0;
-            if live < GROUP as u64 {
-                for (i, p) in pay.iter_mut().enumerate() {
-                    if path_offset(h, i) as u64 >= live {
-                        *p = 0.0;
-                    }
-                }
-            }
-            for i in 0..HALF {
-                let x = f64::from(pay[i]);
-                sums[h][i] += x;
-                squares[h][i] += x * x;
-            }
-        }
+        add_group(c, average, &paths, end - group, &mut sums, &mut squares);
         group += GROUP as u64;
     }
-    // Partial sums are stored by lane; fold them in path-offset order.
-    let fold = |v: &[[f64; HALF]; 2]| {
-        (0..GROUP).fold(0.0, |s, o| s + v[o % 2][(o / 2) % 2 * LANES + o / 4])
-    };
-    McSums {
-        sum: fold(&sums),
-        sum_sq: fold(&squares),
-        count: end - start,
+    *acc = Partials { sums, squares };
+}
+
+/// Adds a finished group's payoffs (paths from offset `live` on count as zero) to the partials.
+#[inline(always)]
+fn add_group(
+    c: &PathConsts,
+    average: Average,
+    paths: &[Paths; 2],
+    live: u64,
+    sums: &mut [[f64; HALF]; 2],
+    squares: &mut [[f64; HALF]; 2],
+) {
+    for h in 0..2 {
+        let mut pay = paths[h].payoff(c, average).0;
+        if live < GROUP as u64 {
+            for (i, p) in pay.iter_mut().enumerate() {
+                if path_offset(h, i) as u64 >= live {
+                    *p = 0.0;
+                }
+            }
+        }
+        for i in 0..HALF {
+            let x = f64::from(pay[i]);
+            sums[h][i] += x;
+            squares[h][i] += x * x;
+        }
     }
 }
 
@@ -345,37 +508,217 @@ pub fn normal_at(seed: u64, path: u64, step: u32) -> f32 {
     if l.is_multiple_of(2) { c } else { s }
 }
 
-/// Standard normal CDF.
+/// Standard normal CDF, `Φ(x) = erfc(−x/√2)/2`: accurate in both tails (no `1 − Φ`).
 fn norm_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// The lognormal law of the observed value `X` (`S_T`, or the geometric mean `G`): `ln X ~
+/// N(ln F − v/2, v)` with forward `F = E[X]`; `None` for arithmetic Asians.
+struct Lognormal {
+    /// `ln F`, computed without the `σ²` terms cancelling (they do analytically).
+    ln_forward: f64,
+    /// `√v`.
+    sd: f64,
+}
+
+impl Lognormal {
+    /// Geometric over `N` dates: `μ = ln S0 + (r − σ²/2)·T·(N+1)/(2N)`, `v = σ²·T·(N+1)(2N+1)/
+    /// (6N²)`, `ln F = μ + v/2 = ln S0 + r·T·(N+1)/(2N) − σ²·T·(N²−1)/(12N²)`: the last form,
+    /// because at large σ the σ² terms of `μ` and `v/2` are huge and cancel, taking `ln S0`
+    /// with them (σ = 1e10 used to price a call at 0.95 instead of S0). With `N = 1` it is
+    /// Black–Scholes (`ln F = ln S0 + r·T`), which is how European payoffs are priced.
+    fn of(p: &McParams) -> Option<Self> {
+        let n = match p.payoff {
+            Payoff::EuropeanCall | Payoff::EuropeanPut => 1.0,
+            Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => f64::from(p.steps),
+            Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => return None,
+        };
+        let (s, r, sigma, t) = (p.s0, p.rate, p.sigma, p.maturity);
+        let var_t = sigma * sigma * t;
+        let ln_forward = s.ln() + r * t * (n + 1.0) / (2.0 * n)
+            - var_t * ((n - 1.0) * (n + 1.0)) / (12.0 * n * n);
+        let v = var_t * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
+        Some(Lognormal {
+            ln_forward,
+            sd: v.sqrt(),
+        })
+    }
+
+    /// `(d1, d2) = (m/√v + √v/2, m/√v − √v/2)`, `m = ln(F/K)`: no `d1 − √v` cancellation.
+    fn d(&self, strike: f64) -> (f64, f64) {
+        let m = self.ln_forward - strike.ln();
+        let base = m / self.sd;
+        (base + 0.5 * self.sd, base - 0.5 * self.sd)
+    }
 }
 
 /// The exact price (in `f64`) where one exists: Black–Scholes for European payoffs (whatever
 /// `steps`), the discrete geometric-average closed form for geometric Asians; `None` for
 /// arithmetic Asians.
 ///
-/// Geometric: `ln G ~ N(μ, v)` with `μ = ln S0 + (r − σ²/2)·T·(N+1)/(2N)`,
-/// `v = σ²·T·(N+1)(2N+1)/(6N²)`, `E[G] = exp(μ + v/2)`, `d1 = (μ − ln K + v)/√v`,
-/// `d2 = d1 − √v`; call `e^{−rT}·(E[G]·Φ(d1) − K·Φ(d2))`, put
-/// `e^{−rT}·(K·Φ(−d2) − E[G]·Φ(−d1))`. With `N = 1` it is Black–Scholes (`E[G] = S0·e^{rT}`),
-/// which is how European payoffs are priced.
+/// With `F` and `√v` as in the (private) `Lognormal::of`, `d1,2 = ln(F/K)/√v ± √v/2`; call
+/// `e^{−rT}·(F·Φ(d1) − K·Φ(d2))`, put `e^{−rT}·(K·Φ(−d2) − F·Φ(−d1))`, `Φ` through `erfc` so
+/// that each tail keeps its digits. Deep in the money (both `Φ` ≈ 1) the price is `F − K`
+/// discounted, as it must be; far out of the money both terms are tiny and their difference
+/// loses about `log10(|d1|/√v)` digits, a handful where `Φ` is still above `f64`'s range.
+/// Stays accurate for σ → 0 (`d → ±∞`: the intrinsic value of the forward) and huge σ (`d1 →
+/// +∞`, `d2 → −∞`: the call is worth `S0`-ish, the put `K·e^{−rT}`).
 pub fn closed_form(p: &McParams) -> Option<f64> {
-    let n = match p.payoff {
-        Payoff::EuropeanCall | Payoff::EuropeanPut => 1.0,
-        Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => f64::from(p.steps),
-        Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => return None,
-    };
-    let (s, k, r, sigma, t) = (p.s0, p.strike, p.rate, p.sigma, p.maturity);
-    let mu = s.ln() + (r - 0.5 * sigma * sigma) * t * (n + 1.0) / (2.0 * n);
-    let v = sigma * sigma * t * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
-    let sd = v.sqrt();
-    let forward = (mu + 0.5 * v).exp();
-    let d1 = (mu - k.ln() + v) / sd;
-    let d2 = d1 - sd;
+    let law = Lognormal::of(p)?;
+    let k = p.strike;
+    let (d1, d2) = law.d(k);
+    let forward = law.ln_forward.exp();
     let undiscounted = if p.payoff.is_put() {
         k * norm_cdf(-d2) - forward * norm_cdf(-d1)
     } else {
         forward * norm_cdf(d1) - k * norm_cdf(d2)
     };
-    Some(p.discount() * undiscounted)
+    // Rounding can leave a tiny negative difference far out of the money.
+    Some(p.discount() * undiscounted.max(0.0))
+}
+
+/// Where a closed form exists: the probability that a path pays anything, `Φ(d2)` for calls,
+/// `Φ(−d2)` for puts. A run whose every payoff is zero is plausible only when this is small
+/// next to `1/paths`.
+pub fn exercise_probability(p: &McParams) -> Option<f64> {
+    let law = Lognormal::of(p)?;
+    let (_, d2) = law.d(p.strike);
+    Some(if p.payoff.is_put() {
+        norm_cdf(-d2)
+    } else {
+        norm_cdf(d2)
+    })
+}
+
+/// The largest `|z|` a draw can take: Box–Muller's `r = sqrt(−2 ln u1)` with `u1 ≥ 2^-24`
+/// ([`crate::normal`]) is at most `sqrt(48 ln 2) = 5.7681`; 5.77 leaves room for the `f32`
+/// rounding of `ln`, `sqrt` and the product with cos/sin.
+pub const Z_MAX: f64 = 5.77;
+
+/// How far, in standard deviations `σ√T`, the random part of a log-price path is assumed to
+/// wander: for a Brownian motion `P(max_{t≤T} |W_t| ≥ a√T) ≤ 4·(1 − Φ(a))` (reflection), and a
+/// walk's partial sums seen at the dates are points of such a path; at `a = 12` that is
+/// `7·10^-33` per path, under `10^-13` for 2^64 paths. (The hard bound `Z_MAX·√N` of every draw
+/// at its extreme is used when smaller: always for a handful of dates.)
+pub const PATH_SD_MAX: f64 = 12.0;
+
+/// Margin, in natural-log units, kept from the ends of `f32`'s normal range for the rounding of
+/// `y` and of `exp`.
+const LN_MARGIN: f64 = 0.25;
+
+/// What [`check_path_range`] found: the bounds that the rounding analysis of the path
+/// arithmetic ([`rounding_bound`]) starts from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PathRange {
+    /// The extreme log-price `E`: every `|y_i| ≤ E` (module docs), with
+    /// `E = |r − σ²/2|·T + σ·√T·min(Z_MAX·√N, PATH_SD_MAX)`.
+    pub extreme: f64,
+    /// The largest step `|drift| + vol·Z_MAX`.
+    pub step: f64,
+}
+
+/// The one rule for which parameters the `f32` path arithmetic can take (the CLI checks it before
+/// any backend starts; every backend's `check_mc` checks it too): `S0` and `K` in `f32`'s
+/// normal range; `drift = (r − σ²/2)·T/N` and `vol = σ·√(T/N)` finite in `f32` and either zero
+/// (drift only) or normal; every `S = S0·exp(y)` normal, with `|y| ≤ E` ([`PathRange`]):
+/// `E ≤ ln(f32::MIN_POSITIVE⁻¹)` so `exp(±E)` is normal, `ln S0 + E (+ ln N for the arithmetic
+/// average's sum) ≤ ln f32::MAX` and `ln S0 − E ≥ ln f32::MIN_POSITIVE`, each with a margin of
+/// 0.25 for rounding. Outside it paths overflow to ∞ (a NaN price) or sink into subnormals (slow
+/// on some CPUs, flushed on some GPUs): refused rather than reported.
+pub fn check_path_range(p: &McParams) -> Result<PathRange, String> {
+    let (lo, hi) = (f64::from(f32::MIN_POSITIVE), f64::from(f32::MAX));
+    let (ln_lo, ln_hi) = (lo.ln() + LN_MARGIN, hi.ln() - LN_MARGIN);
+    if p.steps == 0 {
+        return Err("Monte Carlo needs at least one step".to_string());
+    }
+    for (name, v) in [("S0", p.s0), ("K", p.strike)] {
+        if !(lo..=hi).contains(&v) {
+            return Err(format!(
+                "{name} = {v:e} is outside f32's normal range [{lo:.2e}, {hi:.2e}], where the paths are computed"
+            ));
+        }
+    }
+    let n = f64::from(p.steps);
+    let dt = p.maturity / n;
+    let drift = (p.rate - 0.5 * p.sigma * p.sigma) * dt;
+    let vol = p.sigma * dt.sqrt();
+    let normal = |v: f64| v.is_finite() && (lo..=hi).contains(&v.abs());
+    if !(drift == 0.0 || normal(drift)) {
+        return Err(format!(
+            "the drift per step (r - sigma^2/2)·T/N = {drift:e} is outside f32's normal range [{lo:.2e}, {hi:.2e}]"
+        ));
+    }
+    if !normal(vol) {
+        return Err(format!(
+            "the volatility per step sigma·sqrt(T/N) = {vol:e} is outside f32's normal range [{lo:.2e}, {hi:.2e}]"
+        ));
+    }
+    let sd = p.sigma * p.maturity.sqrt();
+    let extreme = ((p.rate - 0.5 * p.sigma * p.sigma) * p.maturity).abs()
+        + sd * (Z_MAX * n.sqrt()).min(PATH_SD_MAX);
+    let range = PathRange {
+        extreme,
+        step: drift.abs() + vol * Z_MAX,
+    };
+    let why = |what: String| {
+        Err(format!(
+            "log-prices y reach ±{extreme:.4e} (|r - sigma^2/2|·T + sigma·sqrt(T)·min({Z_MAX}·sqrt(N), {PATH_SD_MAX})): {what}"
+        ))
+    };
+    if !extreme.is_finite() || extreme > -ln_lo {
+        return why(format!(
+            "exp(y) leaves f32's normal range past |y| = {:.2}",
+            -ln_lo
+        ));
+    }
+    let sum = match p.payoff {
+        Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => n.ln(),
+        _ => 0.0,
+    };
+    let ln_s0 = p.s0.ln();
+    if ln_s0 + extreme + sum > ln_hi {
+        return why(format!(
+            "S0·exp(y) overflows f32 (ln S0 + E{} = {:.2} > {ln_hi:.2})",
+            if sum > 0.0 { " + ln N" } else { "" },
+            ln_s0 + extreme + sum
+        ));
+    }
+    if ln_s0 - extreme < ln_lo {
+        return why(format!(
+            "S0·exp(y) underflows f32's normal range (ln S0 - E = {:.2} < {ln_lo:.2})",
+            ln_s0 - extreme
+        ));
+    }
+    Ok(range)
+}
+
+/// A bound on how far the `f32` path arithmetic can move the Monte Carlo price from the same
+/// estimator computed exactly (same draws), for parameters [`check_path_range`] accepts
+/// (`None` otherwise).
+///
+/// Derivation (u = 2^-24, `f32`'s unit roundoff; `N` dates, `E` and step `a` from
+/// [`PathRange`]): rounding `drift` and `vol` and each step's `vol·z`, `+ drift` and `y + …`
+/// adds at most `u·(2N·a + (N+1)·E)` to `|y_i|`'s error; `exp` is within 1.004 ulp (2.01u);
+/// the arithmetic sum of `N` terms adds `(N−1)·u`, the geometric sum of `y` an absolute
+/// `N·u·E` (so that and `2E·u` after `×(1/N)` in the exponent); `×(1/N)` and `×S0` with the
+/// rounding of `1/N` and `S0` add `4u`. So the observed value `X ≤ X_max = S0·e^E` has
+/// relative error `ρ ≤ u·(2N·a + (2N+3)·E + N + 8)` — of order `N·ε_f32` of `S`, as expected
+/// for `N` dependent `f32` steps. The payoff `(±(X − K))^+` then errs by at most
+/// `ρ·X_max + u·K` (rounding `K`) `+ u·|X − K|` (the subtraction) `≤ (ρ + u)·X_max + 2u·K`,
+/// and a zero payoff can only appear or vanish within that distance of the strike. The `f64`
+/// sums of nonnegative payoffs add a relative `(B/64 + 64 + blocks + 2)·2^-53` (`B` paths per
+/// block), negligible. The bound is that per-path error, plus the sums', times `e^{−rT}`.
+pub fn rounding_bound(p: &McParams, paths: u64) -> Option<f64> {
+    let range = check_path_range(p).ok()?;
+    let u = f64::from(f32::EPSILON) / 2.0;
+    let n = f64::from(p.steps);
+    let (e, a) = (range.extreme, range.step);
+    let rho = u * (2.0 * n * a + (2.0 * n + 3.0) * e + n + 8.0);
+    let x_max = p.s0 * e.exp();
+    let per_path = (rho + u) * x_max + 2.0 * u * p.strike;
+    let sums = (block_paths(paths) as f64 / 64.0 + 64.0 + block_count(paths) as f64 + 2.0)
+        * (f64::EPSILON / 2.0)
+        * (x_max + p.strike);
+    Some(p.discount() * (per_path + sums))
 }

@@ -3,8 +3,8 @@
 
 use cpu_kernels::math::exp;
 use cpu_kernels::mc::{
-    self, McParams, McSums, Payoff, block_count, block_paths, closed_form, normal_at,
-    simulate_block,
+    self, BlockRun, McParams, McSums, Payoff, block_count, block_paths, check_path_range,
+    closed_form, normal_at, simulate_block,
 };
 
 const ALL_PAYOFFS: [Payoff; 6] = [
@@ -285,4 +285,306 @@ fn monte_carlo_prices_every_reference_row() {
             row.std_error
         );
     }
+}
+
+#[test]
+fn a_block_run_in_pieces_gives_the_block_bits() {
+    for payoff in ALL_PAYOFFS {
+        let p = params(payoff, 3, 7);
+        for (paths, block) in [(4099u64, 0usize), (4099, 1), (1 << 30, 5)] {
+            let whole = simulate_block(&p, paths, block);
+            for piece in [1u64, 64, 100, 1000] {
+                let mut run = BlockRun::new(paths, block);
+                if paths > 1 << 20 && piece < 1000 {
+                    continue;
+                }
+                let mut pieces = 0;
+                while run.remaining() > 0 {
+                    let before = run.simulated();
+                    let did = run.advance(&p, piece);
+                    assert_eq!(run.simulated(), before + did);
+                    assert!(did >= piece.min(run.remaining() + did));
+                    pieces += 1;
+                }
+                assert!(pieces >= 1);
+                let got = run.finish();
+                assert_eq!(got.count, whole.count);
+                assert_eq!(
+                    got.sum.to_bits(),
+                    whole.sum.to_bits(),
+                    "{payoff:?} {paths} {piece}"
+                );
+                assert_eq!(got.sum_sq.to_bits(), whole.sum_sq.to_bits());
+            }
+        }
+    }
+}
+
+fn option(payoff: Payoff, s0: f64, strike: f64, rate: f64, sigma: f64, steps: u32) -> McParams {
+    McParams {
+        payoff,
+        s0,
+        strike,
+        rate,
+        sigma,
+        maturity: 1.0,
+        steps,
+        seed: 1,
+    }
+}
+
+#[test]
+fn closed_forms_at_extreme_volatility() {
+    // Huge σ: the call is worth S0 (d1 → +∞, d2 → −∞), the put K·e^{−rT}. The geometric
+    // forward is S0·e^{rT(N+1)/2N − σ²T(N²−1)/12N²}, so its call goes to 0 for N > 1.
+    let call = closed_form(&option(Payoff::EuropeanCall, 100.0, 100.0, 0.05, 1e10, 1)).unwrap();
+    assert!((call - 100.0).abs() < 1e-9, "{call}");
+    let put = closed_form(&option(Payoff::EuropeanPut, 100.0, 100.0, 0.05, 1e10, 1)).unwrap();
+    assert!((put - 100.0 * (-0.05f64).exp()).abs() < 1e-9, "{put}");
+    for sigma in [3.0, 10.0, 100.0] {
+        let c = closed_form(&option(Payoff::EuropeanCall, 100.0, 100.0, 0.05, sigma, 1)).unwrap();
+        assert!(c > 0.0 && c <= 100.0 + 1e-9, "σ {sigma}: {c}");
+    }
+    let g = closed_form(&option(
+        Payoff::AsianGeometricCall,
+        100.0,
+        100.0,
+        0.05,
+        1e10,
+        12,
+    ));
+    assert!(g.unwrap().abs() < 1e-12);
+}
+
+#[test]
+fn closed_forms_at_vanishing_volatility() {
+    // σ → 0: the discounted intrinsic value of the forward, for every strike side.
+    for (s0, k) in [
+        (100.0, 90.0),
+        (100.0, 100.0),
+        (100.0, 110.0),
+        (100.0, 104.0),
+    ] {
+        let disc = (-0.05f64).exp();
+        let f = s0 * 0.05f64.exp();
+        let call = closed_form(&option(Payoff::EuropeanCall, s0, k, 0.05, 1e-12, 1)).unwrap();
+        let put = closed_form(&option(Payoff::EuropeanPut, s0, k, 0.05, 1e-12, 1)).unwrap();
+        assert!(
+            (call - disc * (f - k).max(0.0)).abs() < 1e-9,
+            "K {k}: {call}"
+        );
+        assert!((put - disc * (k - f).max(0.0)).abs() < 1e-9, "K {k}: {put}");
+        // Geometric over 12 dates: forward S0·e^{r·T·13/24}.
+        let fg = s0 * (0.05 * 13.0 / 24.0f64).exp();
+        let gc = closed_form(&option(Payoff::AsianGeometricCall, s0, k, 0.05, 1e-12, 12)).unwrap();
+        assert!((gc - disc * (fg - k).max(0.0)).abs() < 1e-9, "K {k}: {gc}");
+    }
+}
+
+#[test]
+fn closed_forms_deep_in_and_out_of_the_money_and_parity() {
+    let disc = (-0.05f64).exp();
+    // Deep in the money: the forward minus the strike, discounted.
+    let itm = closed_form(&option(Payoff::EuropeanCall, 100.0, 1e-6, 0.05, 0.2, 1)).unwrap();
+    assert!((itm - (100.0 - 1e-6 * disc)).abs() < 1e-9, "{itm}");
+    // Deep out of the money: tiny, nonnegative, and decreasing in the strike.
+    let mut last = f64::INFINITY;
+    for k in [200.0, 300.0, 500.0, 1e3, 1e4, 1e6] {
+        let otm = closed_form(&option(Payoff::EuropeanCall, 100.0, k, 0.05, 0.2, 1)).unwrap();
+        assert!((0.0..last).contains(&otm) || otm == 0.0, "K {k}: {otm}");
+        last = otm;
+    }
+    // Put–call parity, European and geometric: C − P = e^{−rT}·(F − K).
+    for sigma in [1e-12, 1e-3, 0.2, 1.0, 5.0, 30.0] {
+        for k in [1.0, 80.0, 100.0, 125.0, 1e4] {
+            for (steps, call, put) in [
+                (1, Payoff::EuropeanCall, Payoff::EuropeanPut),
+                (12, Payoff::AsianGeometricCall, Payoff::AsianGeometricPut),
+            ] {
+                let c = closed_form(&option(call, 100.0, k, 0.05, sigma, steps)).unwrap();
+                let p = closed_form(&option(put, 100.0, k, 0.05, sigma, steps)).unwrap();
+                let n = f64::from(steps);
+                let ln_f = 100f64.ln() + 0.05 * (n + 1.0) / (2.0 * n)
+                    - sigma * sigma * (n * n - 1.0) / (12.0 * n * n);
+                let want = disc * (ln_f.exp() - k);
+                let scale = 100.0f64.max(k);
+                assert!(
+                    (c - p - want).abs() <= 1e-12 * scale,
+                    "σ {sigma} K {k} N {steps}: C {c} P {p} parity {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_path_range_rule() {
+    let ok = |p: McParams| check_path_range(&p).is_ok();
+    let base = option(Payoff::EuropeanCall, 100.0, 100.0, 0.05, 0.2, 1);
+    assert!(ok(base));
+    assert!(ok(McParams {
+        steps: u32::MAX,
+        ..base
+    }));
+    assert!(ok(McParams {
+        sigma: 1e-12,
+        ..base
+    }));
+    assert!(ok(McParams { rate: 40.0, ..base }));
+    assert!(!ok(McParams {
+        rate: 100.0,
+        ..base
+    }));
+    assert!(!ok(McParams { s0: 1e300, ..base }));
+    assert!(!ok(McParams { s0: 1e-40, ..base }));
+    assert!(!ok(McParams {
+        strike: 1e39,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        sigma: 1e10,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        maturity: 1e300,
+        ..base
+    }));
+    assert!(!ok(McParams {
+        sigma: 1e-40,
+        ..base
+    }));
+    assert!(!ok(McParams { steps: 0, ..base }));
+    // The arithmetic average's sum of N exponentials must fit too.
+    let asian = McParams {
+        payoff: Payoff::AsianArithmeticCall,
+        s0: 1e36,
+        sigma: 0.3,
+        steps: 52,
+        ..base
+    };
+    assert!(!ok(asian));
+    assert!(ok(McParams {
+        payoff: Payoff::AsianGeometricCall,
+        ..asian
+    }));
+    // E: |r − σ²/2|·T + σ√T·min(Z_MAX·√N, 12).
+    let r = check_path_range(&base).unwrap();
+    assert!((r.extreme - (0.03 + 0.2 * mc::Z_MAX)).abs() < 1e-12);
+    let many = check_path_range(&McParams {
+        steps: 1 << 20,
+        ..base
+    })
+    .unwrap();
+    assert!((many.extreme - (0.03 + 0.2 * mc::PATH_SD_MAX)).abs() < 1e-12);
+}
+
+/// The f32 price against the same estimator in exact-enough f64 arithmetic over the very same
+/// draws: within `rounding_bound`, for ordinary and extreme (accepted) parameters.
+#[test]
+fn the_rounding_bound_holds() {
+    let paths = 4096u64;
+    for payoff in ALL_PAYOFFS {
+        for (s0, k, r, sigma, steps) in [
+            (100.0, 100.0, 0.05, 0.2, 1),
+            (100.0, 100.0, 0.05, 0.2, 12),
+            (100.0, 100.0, 0.05, 1e-12, 12),
+            (100.0, 95.0, 0.05, 1e-6, 3),
+            (1e30, 1e30, 0.05, 0.5, 4),
+            (100.0, 100.0, 40.0, 0.2, 2),
+        ] {
+            let p = McParams {
+                payoff,
+                ..option(payoff, s0, k, r, sigma, steps)
+            };
+            let f32_price = simulate_block(&p, paths, 0).sum / paths as f64 * p.discount();
+            let dt = p.maturity / f64::from(steps);
+            let (drift, vol) = ((r - 0.5 * sigma * sigma) * dt, sigma * dt.sqrt());
+            let mut exact = 0.0;
+            for path in 0..paths {
+                let (mut y, mut arith, mut geo) = (0.0f64, 0.0f64, 0.0f64);
+                for step in 0..steps {
+                    y += drift + vol * f64::from(normal_at(p.seed, path, step));
+                    arith += y.exp();
+                    geo += y;
+                }
+                let n = f64::from(steps);
+                let x = match payoff {
+                    Payoff::EuropeanCall | Payoff::EuropeanPut => s0 * y.exp(),
+                    Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => s0 * arith / n,
+                    Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => s0 * (geo / n).exp(),
+                };
+                let put = matches!(
+                    payoff,
+                    Payoff::EuropeanPut | Payoff::AsianArithmeticPut | Payoff::AsianGeometricPut
+                );
+                exact += (if put { k - x } else { x - k }).max(0.0);
+            }
+            let exact = exact / paths as f64 * p.discount();
+            let bound = mc::rounding_bound(&p, paths).unwrap();
+            assert!(
+                (f32_price - exact).abs() <= bound,
+                "{p:?}: f32 {f32_price} vs f64 {exact}, bound {bound:e}"
+            );
+            // And the bound is not vacuous: well below the price's scale.
+            assert!(bound < 1e-2 * (s0 + k), "{p:?}: bound {bound:e}");
+        }
+    }
+}
+
+#[test]
+fn exercise_probabilities() {
+    let q = |k: f64, sigma: f64| {
+        mc::exercise_probability(&option(Payoff::EuropeanCall, 100.0, k, 0.05, sigma, 1)).unwrap()
+    };
+    assert!(q(1e6, 0.2) < 1e-300);
+    assert!((q(100.0, 1e-12) - 1.0).abs() < 1e-12);
+    assert!((q(100.0, 0.2) - 0.5596176923702425).abs() < 1e-9);
+    assert_eq!(
+        mc::exercise_probability(&option(
+            Payoff::AsianArithmeticCall,
+            100.0,
+            100.0,
+            0.05,
+            0.2,
+            12
+        )),
+        None
+    );
+}
+
+#[test]
+fn a_block_run_step_by_step_gives_the_block_bits() {
+    for payoff in ALL_PAYOFFS {
+        let p = params(payoff, 7, 11);
+        for (paths, block) in [(4099u64, 1usize), (130, 0)] {
+            let whole = simulate_block(&p, paths, block);
+            for budget in [1u64, 64, 64 * 3, 64 * 7, 64 * 7 * 2 + 5] {
+                let mut run = BlockRun::new(paths, block);
+                let mut last = 0.0;
+                while run.remaining() > 0 {
+                    run.advance_work(&p, budget);
+                    let done = run.work_done(p.steps);
+                    assert!(done > last, "no progress at budget {budget}");
+                    last = done;
+                }
+                let got = run.finish();
+                assert_eq!(
+                    got.sum.to_bits(),
+                    whole.sum.to_bits(),
+                    "{payoff:?} {budget}"
+                );
+                assert_eq!(got.sum_sq.to_bits(), whole.sum_sq.to_bits());
+                assert_eq!(got.count, whole.count);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_last_block_of_the_largest_run() {
+    let paths = u64::MAX;
+    let last = block_count(paths) - 1;
+    let run = BlockRun::new(paths, last);
+    assert_eq!(run.remaining(), paths - last as u64 * block_paths(paths));
+    assert_eq!(run.work_done(1 << 31), 0.0);
 }

@@ -4,13 +4,13 @@ use std::borrow::Cow;
 
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
-use cpu_kernels::mc::{self, McParams, McSums};
+use cpu_kernels::mc::{McParams, McSums};
 use cpu_kernels::roofline::roofline;
 use cpu_kernels::stream::Stores;
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
-    total,
+    ArrayStore, Arrays, Backend, BackendKind, McTask, MonteCarlo, Ran, Roofline, Slot, Stream,
+    no_arrays, simulate_batched,
 };
 use crate::engine::{Engine, SharedArray};
 use crate::kernels::StreamKernel;
@@ -20,8 +20,8 @@ pub struct EngineBackend {
     arrays: ArrayStore,
     /// One dot partial per worker, summed in worker order.
     partials: Vec<f64>,
-    /// One slot per Monte Carlo block, reused across repetitions.
-    blocks: Vec<McSums>,
+    /// One batch of Monte Carlo work, reused across batches and repetitions.
+    tasks: Vec<McTask>,
     roofline: Option<SharedArray<f32>>,
 }
 
@@ -33,7 +33,7 @@ impl EngineBackend {
             engine,
             arrays: ArrayStore::default(),
             partials,
-            blocks: Vec::new(),
+            tasks: Vec::new(),
             roofline: None,
         })
     }
@@ -72,16 +72,23 @@ impl<T: Slot> Stream<T> for EngineBackend {
 }
 
 impl MonteCarlo for EngineBackend {
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>> {
-        self.blocks
-            .resize(mc::block_count(paths), McSums::default());
-        self.engine
-            .for_each_chunk(&mut self.blocks[..], |_, range, out: &mut [McSums]| {
-                for (block, slot) in range.zip(out) {
-                    *slot = mc::simulate_block(params, paths, block);
+    fn simulate(
+        &mut self,
+        params: &McParams,
+        paths: u64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Ran<McSums>> {
+        let engine = &mut self.engine;
+        let threads = engine.threads();
+        let sums = simulate_batched(params, paths, threads, &mut self.tasks, progress, |tasks| {
+            engine.for_each_chunk(tasks, |_, _, mine: &mut [McTask]| {
+                for task in mine {
+                    task.run(params, paths);
                 }
             })?;
-        Ok(Ran::host(total(&self.blocks)))
+            Ok(())
+        })?;
+        Ok(Ran::host(sums))
     }
 }
 

@@ -160,7 +160,13 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
 }
 
 impl MonteCarlo for GpuBackend {
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>> {
+    /// One dispatch: no progress within it.
+    fn simulate(
+        &mut self,
+        params: &McParams,
+        paths: u64,
+        _progress: &mut dyn FnMut(f64),
+    ) -> Result<Ran<McSums>> {
         let (sums, time) = self.mc.simulate(&self.ctx, params, paths)?;
         Ok(Ran {
             value: sums,
@@ -169,6 +175,7 @@ impl MonteCarlo for GpuBackend {
     }
 
     fn check_mc(&self, params: &McParams, paths: u64) -> Result<()> {
+        super::check_mc_params(params)?;
         Ok(self.mc.check(params, paths)?)
     }
 

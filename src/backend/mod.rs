@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use anyhow::Result;
 use clap::ValueEnum;
 use core_affinity::CoreId;
-use cpu_kernels::mc::{McParams, McSums};
+use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::stream::{Stores, dot_relative_error_bound};
 use serde::Serialize;
 
@@ -89,17 +89,25 @@ pub trait Stream<T: Element> {
 /// The Monte Carlo benchmark's view of a backend.
 pub trait MonteCarlo {
     /// Simulates `paths` paths and returns the undiscounted payoff sums. For CPU backends the sums
-    /// are bit-identical whatever the thread count (blocks summed in block order).
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>>;
+    /// are bit-identical whatever the thread count (blocks summed in block order). `progress` is
+    /// told the fraction of the run done so far, between batches of work (CPU backends: [`simulate_batched`]),
+    /// so that a huge run shows progress within one repetition.
+    fn simulate(
+        &mut self,
+        params: &McParams,
+        paths: u64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Ran<McSums>>;
     /// For a backend with its own implementation of the random numbers: whether its Philox words
     /// and normals agree with `cpu_kernels`' for `seed`. `None` where the backend runs
     /// `cpu_kernels` itself.
     fn rng_agreement(&mut self, _seed: u64) -> Result<Option<RngAgreement>> {
         Ok(None)
     }
-    /// Checks, before anything runs, that the backend can simulate this many paths and steps.
-    fn check_mc(&self, _params: &McParams, _paths: u64) -> Result<()> {
-        Ok(())
+    /// Checks, before anything runs, that the backend can simulate this many paths and steps;
+    /// every backend refuses parameters outside `cpu_kernels::mc::check_path_range`.
+    fn check_mc(&self, params: &McParams, _paths: u64) -> Result<()> {
+        check_mc_params(params)
     }
 }
 
@@ -224,12 +232,163 @@ fn no_arrays() -> anyhow::Error {
     anyhow::anyhow!("stream arrays used before init_arrays")
 }
 
-/// Whole-run Monte Carlo sums: the blocks added in block order, which is what makes the price
-/// independent of how blocks were spread over threads.
-fn total(blocks: &[McSums]) -> McSums {
-    let mut sum = McSums::default();
-    for b in blocks {
-        sum.merge(b);
+/// The parameter rule every backend's `check_mc` starts from: `f32` paths that stay finite and
+/// normal (`cpu_kernels::mc::check_path_range`).
+pub(crate) fn check_mc_params(params: &McParams) -> Result<()> {
+    cpu_kernels::mc::check_path_range(params)
+        .map(|_| ())
+        .map_err(|e| crate::gpu::GpuError::Limit(e).into())
+}
+
+/// Work per thread per batch, in path-steps (about 0.1 s on one core): large enough that the
+/// barrier between batches costs nothing measurable, small enough for progress and an ETA.
+const BATCH_PATH_STEPS: u64 = 1 << 24;
+
+/// One CPU thread's share of a batch of Monte Carlo work. Aligned to a cache line so that the
+/// engine's partition, which rounds to whole lines, gives each thread its own tasks, and no two
+/// threads write one line.
+#[repr(align(64))]
+pub(crate) enum McTask {
+    /// Block `block`, whole, into `sums`.
+    Whole { block: usize, sums: McSums },
+    /// About `take` more path-steps of a block too large for one batch.
+    Part {
+        run: Box<cpu_kernels::mc::BlockRun>,
+        take: u64,
+    },
+}
+
+impl McTask {
+    /// Runs the task: what each CPU backend's threads call, in parallel, on their tasks.
+    pub(crate) fn run(&mut self, params: &McParams, paths: u64) {
+        match self {
+            McTask::Whole { block, sums } => *sums = mc::simulate_block(params, paths, *block),
+            McTask::Part { run, take } => run.advance_work(params, *take),
+        }
     }
-    sum
+}
+
+/// The one batching mechanism of the CPU backends: the run's blocks in batches of about
+/// `BATCH_PATH_STEPS` per thread, each batch run by `par` (the backend's threads, in parallel,
+/// each task once), its sums added to the total in block order (so the price is bit-identical
+/// for every thread count and backend, as with one pass over all blocks), and `progress` told
+/// the fraction done after each batch. Blocks of more than a batch's work (huge runs: 2^63 paths
+/// make 65536 blocks of 2^47; 2^31 steps make one group of 64 paths 2^37 path-steps) are
+/// advanced in slices of about `BATCH_PATH_STEPS`, one block per thread, through
+/// `cpu_kernels::mc::BlockRun::advance_work`. Memory stays bounded whatever `paths`: at most one task per
+/// block of a batch, reused across calls in `tasks`.
+pub(crate) fn simulate_batched(
+    params: &McParams,
+    paths: u64,
+    threads: usize,
+    tasks: &mut Vec<McTask>,
+    progress: &mut dyn FnMut(f64),
+    mut par: impl FnMut(&mut [McTask]) -> Result<()>,
+) -> Result<McSums> {
+    let blocks = mc::block_count(paths);
+    let block_paths = mc::block_paths(paths);
+    let steps = u64::from(params.steps.max(1));
+    let work = paths as f64 * steps as f64;
+    let threads = threads.max(1);
+    let mut total = McSums::default();
+    let mut next = 0usize;
+    let whole_per_thread = BATCH_PATH_STEPS / block_paths.saturating_mul(steps);
+    while next < blocks {
+        if whole_per_thread >= 1 {
+            let count = (whole_per_thread as usize)
+                .saturating_mul(threads)
+                .min(blocks - next);
+            tasks.clear();
+            tasks.extend((next..next + count).map(|block| McTask::Whole {
+                block,
+                sums: McSums::default(),
+            }));
+            par(&mut tasks[..])?;
+            for t in tasks.iter() {
+                if let McTask::Whole { sums, .. } = t {
+                    total.merge(sums);
+                }
+            }
+        } else {
+            let count = threads.min(blocks - next);
+            tasks.clear();
+            tasks.extend((next..next + count).map(|block| McTask::Part {
+                run: Box::new(mc::BlockRun::new(paths, block)),
+                take: BATCH_PATH_STEPS,
+            }));
+            let before = total.count as f64 * steps as f64;
+            loop {
+                par(&mut tasks[..])?;
+                let (mut left, mut done) = (0u64, 0.0f64);
+                for t in tasks.iter() {
+                    if let McTask::Part { run, .. } = t {
+                        left += run.remaining();
+                        done += run.work_done(params.steps);
+                    }
+                }
+                if left == 0 {
+                    break;
+                }
+                progress((before + done) / work);
+            }
+            for t in tasks.iter() {
+                if let McTask::Part { run, .. } = t {
+                    total.merge(&run.finish());
+                }
+            }
+        }
+        // One task per block of the batch.
+        next += tasks.len();
+        progress(total.count as f64 / paths as f64);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpu_kernels::mc::Payoff;
+
+    /// Batches of whole blocks, and blocks cut into slices of paths or of steps, sum to the very
+    /// bits of one pass over every block in block order, for any thread count; progress rises
+    /// to 1.
+    #[test]
+    fn batches_give_the_bits_of_one_pass() {
+        for (payoff, paths, steps) in [
+            (Payoff::EuropeanCall, (1u64 << 24) + 77, 1u32),
+            (Payoff::AsianArithmeticCall, 1 << 20, 52),
+            (Payoff::AsianGeometricPut, 4099, 4097),
+            (Payoff::EuropeanPut, 70, (1 << 18) + 1),
+        ] {
+            let p = McParams {
+                steps,
+                ..crate::kernels::reference_option(payoff, steps, 5)
+            };
+            let mut want = McSums::default();
+            for block in 0..mc::block_count(paths) {
+                want.merge(&mc::simulate_block(&p, paths, block));
+            }
+            for threads in [1, 3] {
+                let mut seen = vec![];
+                let mut calls = 0;
+                let got = simulate_batched(
+                    &p,
+                    paths,
+                    threads,
+                    &mut Vec::new(),
+                    &mut |f| seen.push(f),
+                    |tasks| {
+                        calls += 1;
+                        tasks.iter_mut().for_each(|t| t.run(&p, paths));
+                        Ok(())
+                    },
+                )
+                .unwrap();
+                assert_eq!(got, want, "{payoff:?} {paths} {steps} on {threads}");
+                assert!(threads > 1 || calls > 1, "{payoff:?}: one batch only");
+                assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+                assert_eq!(seen.last(), Some(&1.0));
+            }
+        }
+    }
 }

@@ -6,15 +6,15 @@ use std::borrow::Cow;
 
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
-use cpu_kernels::mc::{self, McParams, McSums};
+use cpu_kernels::mc::{McParams, McSums};
 use cpu_kernels::roofline::roofline;
 use cpu_kernels::stream::Stores;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
-    total,
+    ArrayStore, Arrays, Backend, BackendKind, McTask, MonteCarlo, Ran, Roofline, Slot, Stream,
+    no_arrays, simulate_batched,
 };
 use crate::engine::SharedArray;
 use crate::kernels::StreamKernel;
@@ -23,7 +23,7 @@ pub struct RayonBackend {
     pool: ThreadPool,
     threads: usize,
     arrays: ArrayStore,
-    blocks: Vec<McSums>,
+    tasks: Vec<McTask>,
     roofline: Option<SharedArray<f32>>,
 }
 
@@ -43,7 +43,7 @@ impl RayonBackend {
             pool,
             threads: cores.len(),
             arrays: ArrayStore::default(),
-            blocks: Vec::new(),
+            tasks: Vec::new(),
             roofline: None,
         })
     }
@@ -100,17 +100,29 @@ impl<T: Slot> Stream<T> for RayonBackend {
 }
 
 impl MonteCarlo for RayonBackend {
-    fn simulate(&mut self, params: &McParams, paths: u64) -> Result<Ran<McSums>> {
-        self.blocks
-            .resize(mc::block_count(paths), McSums::default());
-        let blocks = &mut self.blocks;
-        self.pool.install(|| {
-            blocks
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(block, slot)| *slot = mc::simulate_block(params, paths, block));
-        });
-        Ok(Ran::host(total(&self.blocks)))
+    fn simulate(
+        &mut self,
+        params: &McParams,
+        paths: u64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Ran<McSums>> {
+        let pool = &self.pool;
+        let sums = simulate_batched(
+            params,
+            paths,
+            self.threads,
+            &mut self.tasks,
+            progress,
+            |tasks| {
+                pool.install(|| {
+                    tasks
+                        .par_iter_mut()
+                        .for_each(|task| task.run(params, paths))
+                });
+                Ok(())
+            },
+        )?;
+        Ok(Ran::host(sums))
     }
 }
 

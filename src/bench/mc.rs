@@ -39,14 +39,24 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     let mut walls = vec![0.0; cfg.reps];
     let mut first: Option<McSums> = None;
     let mut repeatable = true;
-    let mut progress = Progress::new(&format!("mc {}", kind.name()), cfg.reps as u64);
-    for (time, wall) in times.iter_mut().zip(&mut walls) {
+    // Progress in 2^40 units per repetition (fine enough for a batch of 2^24 path-steps of the
+    // largest run to move it), advanced within each repetition as the backend reports batches.
+    let unit = (1u64 << 40).min(u64::MAX / cfg.reps.max(1) as u64);
+    let mut progress = Progress::percent(
+        &format!("mc {}", kind.name()),
+        unit.saturating_mul(cfg.reps as u64),
+    );
+    for (rep, (time, wall)) in times.iter_mut().zip(&mut walls).enumerate() {
+        let base = rep as u64 * unit;
+        let mut report = |done: f64| {
+            progress.set(base + (done.clamp(0.0, 1.0) * unit as f64) as u64);
+        };
         let start = Instant::now();
-        let ran = backend.simulate(&cfg.params, cfg.paths)?;
+        let ran = backend.simulate(&cfg.params, cfg.paths, &mut report)?;
         *wall = start.elapsed().as_secs_f64();
         *time = ran.kernel_s.unwrap_or(*wall);
         repeatable &= *first.get_or_insert(ran.value) == ran.value;
-        progress.step();
+        progress.set(base + unit);
     }
     drop(progress);
     let sums = first.expect("at least one repetition");
@@ -55,14 +65,38 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     let end_to_end_s = offload.then(|| Timing::from_times(&mut walls[1..]).median_s);
     let (price, std_error) = sums.estimate(cfg.params.discount());
     let reference = mc::closed_form(&cfg.params);
-    let z_score = reference.map(|r| (price - r) / std_error);
+    let rounding = mc::rounding_bound(&cfg.params, cfg.paths).unwrap_or(f64::INFINITY);
+    // Zero variance (every payoff 0, or σ so small that every path is the same) is legitimate:
+    // then, and whenever Z_LIMIT standard errors are below what the f32 path arithmetic can move
+    // the price, a z-score measures rounding, not luck. The check is then agreement within that
+    // rounding bound (plus the Z_LIMIT standard errors).
+    let method = if Z_LIMIT * std_error > rounding {
+        CheckMethod::ZScore
+    } else {
+        CheckMethod::ZeroVariance
+    };
+    let z_score = reference
+        .filter(|_| method == CheckMethod::ZScore)
+        .map(|r| (price - r) / std_error);
 
-    let (mut valid, mut check) = match (reference, z_score) {
-        (Some(r), Some(z)) => (
-            z.abs() <= Z_LIMIT,
-            format!("closed form {r:.6}, z = {z:+.2}"),
+    let (mut valid, mut check) = match reference {
+        Some(r) if method == CheckMethod::ZScore => {
+            let z = (price - r) / std_error;
+            (
+                z.abs() <= Z_LIMIT,
+                format!("z-score: closed form {r:.6}, z = {z:+.2}"),
+            )
+        }
+        Some(r) => zero_variance_check(&cfg.params, cfg.paths, sums, price, r, rounding),
+        None => am_gm_check(
+            &cfg.params,
+            cfg.paths,
+            sums,
+            price,
+            std_error,
+            rounding,
+            method,
         ),
-        _ => am_gm_check(&cfg.params, price, std_error),
     };
     if sums.count != cfg.paths || !price.is_finite() || !std_error.is_finite() {
         valid = false;
@@ -89,6 +123,7 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
         std_error,
         reference,
         z_score,
+        method: method.name(),
         check,
         valid,
         kernel_s: offload.then_some(timing.median_s),
@@ -97,9 +132,91 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
     Ok(McOutcome { row, sums })
 }
 
+/// How a price was held to its reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckMethod {
+    /// Within `Z_LIMIT` standard errors.
+    ZScore,
+    /// Within the f32 rounding bound (`cpu_kernels::mc::rounding_bound`) plus `Z_LIMIT` standard
+    /// errors, which it exceeds.
+    ZeroVariance,
+}
+
+impl CheckMethod {
+    fn name(self) -> &'static str {
+        match self {
+            CheckMethod::ZScore => "z-score",
+            CheckMethod::ZeroVariance => "zero-variance",
+        }
+    }
+}
+
+/// Probability below which a run whose every payoff is zero counts as implausible: the two-sided
+/// tail of `Z_LIMIT` standard errors (6.3e-5), as for the z-score.
+const ALL_ZERO_PROBABILITY: f64 = 6.3e-5;
+
+/// Zero (or rounding-dominated) variance against a closed form `r`: `|price − r| ≤ rounding +
+/// Z_LIMIT·SE`. One more case is legitimate: every payoff zero (`price = 0`) while the closed
+/// form is positive past the bound, which is plausible only when paying paths are rare:
+/// `P(no path pays) = (1 − q)^n ≥ ALL_ZERO_PROBABILITY`, `q` the exercise probability.
+fn zero_variance_check(
+    params: &McParams,
+    paths: u64,
+    sums: McSums,
+    price: f64,
+    r: f64,
+    rounding: f64,
+) -> (bool, String) {
+    let (_, se) = sums.estimate(params.discount());
+    let bound = rounding + Z_LIMIT * se;
+    let gap = (price - r).abs();
+    let mut valid = gap <= bound;
+    let mut check = format!(
+        "zero-variance: |price - closed form {r:.6}| = {gap:.3e} <= bound {bound:.3e} (f32 path rounding {rounding:.3e} + {Z_LIMIT} SE)"
+    );
+    if !valid && sums.sum == 0.0 {
+        (valid, check) = all_zero(params, paths, "closed form", r);
+    }
+    (valid, check)
+}
+
+/// Every payoff zero where the reference (closed form, or the geometric bound an arithmetic
+/// call must exceed) is `r > 0`: plausible when `(1 − q)^n ≥ ALL_ZERO_PROBABILITY`, with `q`
+/// the exercise probability of the option with the closed form (for an arithmetic call the
+/// geometric call's, which is smaller: A ≥ G pathwise, so this is the lenient side).
+fn all_zero(params: &McParams, paths: u64, what: &str, r: f64) -> (bool, String) {
+    let q = match params.payoff {
+        Payoff::AsianArithmeticCall => mc::exercise_probability(&McParams {
+            payoff: Payoff::AsianGeometricCall,
+            ..*params
+        }),
+        _ => mc::exercise_probability(params),
+    }
+    .unwrap_or(1.0);
+    // ln((1 − q)^n), accurate for tiny q.
+    let ln_p = paths as f64 * (-q).ln_1p();
+    let p = ln_p.exp();
+    (
+        p >= ALL_ZERO_PROBABILITY,
+        format!(
+            "zero-variance: every payoff 0 against {what} {r:.6}: P(no paying path) = (1 - {q:.3e})^{paths} = {p:.3e} (at least {ALL_ZERO_PROBABILITY:e} required)"
+        ),
+    )
+}
+
 /// Pathwise the arithmetic average is at least the geometric one, so the arithmetic call is worth
-/// at least the geometric call and the arithmetic put at most the geometric put.
-fn am_gm_check(params: &McParams, price: f64, std_error: f64) -> (bool, String) {
+/// at least the geometric call and the arithmetic put at most the geometric put. The slack is
+/// `Z_LIMIT` standard errors, plus the f32 rounding bound when the variance is zero or dominated
+/// by rounding.
+fn am_gm_check(
+    params: &McParams,
+    paths: u64,
+    sums: McSums,
+    price: f64,
+    std_error: f64,
+    rounding: f64,
+    method: CheckMethod,
+) -> (bool, String) {
     let (geometric, call) = match params.payoff {
         Payoff::AsianArithmeticCall => (Payoff::AsianGeometricCall, true),
         Payoff::AsianArithmeticPut => (Payoff::AsianGeometricPut, false),
@@ -111,16 +228,27 @@ fn am_gm_check(params: &McParams, price: f64, std_error: f64) -> (bool, String) 
     }) else {
         return (false, "no geometric closed form".into());
     };
-    let slack = Z_LIMIT * std_error;
+    let (slack, how) = match method {
+        CheckMethod::ZScore => (Z_LIMIT * std_error, format!("{Z_LIMIT} SE")),
+        CheckMethod::ZeroVariance => (
+            Z_LIMIT * std_error + rounding,
+            format!("zero-variance: f32 path rounding {rounding:.3e} + {Z_LIMIT} SE"),
+        ),
+    };
     if call {
+        let valid = price >= bound - slack;
+        if !valid && sums.sum == 0.0 {
+            let (v, c) = all_zero(params, paths, "AM-GM bound geometric", bound);
+            return (v, format!("AM-GM, {c}"));
+        }
         (
-            price >= bound - slack,
-            format!("AM-GM: >= geometric {bound:.6}"),
+            valid,
+            format!("AM-GM: >= geometric {bound:.6} - {slack:.3e} ({how})"),
         )
     } else {
         (
             price <= bound + slack,
-            format!("AM-GM: <= geometric {bound:.6}"),
+            format!("AM-GM: <= geometric {bound:.6} + {slack:.3e} ({how})"),
         )
     }
 }

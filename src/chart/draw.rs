@@ -534,39 +534,15 @@ fn max(values: &[f64]) -> f64 {
 /// The title: one line, shrunk down to a floor to fit the width, else wrapped onto two lines
 /// (the second cut with an ellipsis if even that is not enough).
 fn title(root: &Area, title: &str) -> Result<(), Box<dyn Error>> {
-    let room = WIDTH - 48;
-    let centre = |size: f64| {
-        (FONT, size)
-            .into_font()
-            .color(&TEXT)
-            .pos(Pos::new(HPos::Center, VPos::Center))
-    };
-    for size in (22..=28).rev().map(f64::from) {
-        if root.estimate_text_size(title, &centre(size))?.0 <= room {
-            root.draw(&Text::new(
-                title,
-                (WIDTH as i32 / 2, TITLE_HEIGHT / 2 + 6),
-                centre(size),
-            ))?;
-            return Ok(());
-        }
-    }
-    let style = centre(21.0);
-    let mut lines = wrap(root, title, &style, room)?;
-    if lines.len() > 2 {
-        let mut second: Vec<char> = lines[1..].join(" ").chars().collect();
-        while second.len() > 1 {
-            second.pop();
-            let cut: String = second.iter().chain(['…'].iter()).collect();
-            if root.estimate_text_size(&cut, &style)?.0 <= room {
-                break;
-            }
-        }
-        lines.truncate(1);
-        lines.push(second.into_iter().chain(['…']).collect());
-    }
+    let (lines, size) = title_lines(root, title)?;
+    let style = centre(size);
+    let single = lines.len() == 1 && size > 21.0;
     for (i, line) in lines.iter().enumerate() {
-        let y = TITLE_HEIGHT / 2 - 6 + i as i32 * 26;
+        let y = if single {
+            TITLE_HEIGHT / 2 + 6
+        } else {
+            TITLE_HEIGHT / 2 - 6 + i as i32 * 26
+        };
         root.draw(&Text::new(
             line.as_str(),
             (WIDTH as i32 / 2, y),
@@ -574,6 +550,62 @@ fn title(root: &Area, title: &str) -> Result<(), Box<dyn Error>> {
         ))?;
     }
     Ok(())
+}
+
+/// Width available to the title.
+const TITLE_ROOM: u32 = WIDTH - 48;
+
+fn centre(size: f64) -> TextStyle<'static> {
+    (FONT, size)
+        .into_font()
+        .color(&TEXT)
+        .pos(Pos::new(HPos::Center, VPos::Center))
+}
+
+/// The title's lines and font size: one line at the largest size from 28 down to 22 that fits,
+/// else at most two lines at 21, each cut to fit with an ellipsis where it does not. Measures
+/// O(log n) candidates per cut (see [`fit`]), so a title of any length costs about linear time.
+fn title_lines(root: &Area, title: &str) -> Result<(Vec<String>, f64), Box<dyn Error>> {
+    for size in (22..=28).rev().map(f64::from) {
+        if root.estimate_text_size(title, &centre(size))?.0 <= TITLE_ROOM {
+            return Ok((vec![title.to_string()], size));
+        }
+    }
+    let style = centre(21.0);
+    let mut lines = wrap(root, title, &style, TITLE_ROOM)?;
+    if lines.len() > 2 {
+        let rest = lines[1..].join(" ");
+        lines.truncate(1);
+        lines.push(rest);
+    }
+    // A single word wider than the room stays on its line in `wrap`: cut it too.
+    let lines = lines
+        .into_iter()
+        .map(|line| fit(root, &line, &style, TITLE_ROOM))
+        .collect::<Result<_, _>>()?;
+    Ok((lines, 21.0))
+}
+
+/// `text` if it fits `width`, else its longest prefix (in characters) that fits with `…`
+/// appended: a binary search on the cut (widths grow with the prefix), so O(log n)
+/// measurements of at most n characters rather than one per character dropped.
+fn fit(area: &Area, text: &str, style: &TextStyle, width: u32) -> Result<String, Box<dyn Error>> {
+    if area.estimate_text_size(text, style)?.0 <= width {
+        return Ok(text.to_string());
+    }
+    let ends: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let cut = |k: usize| format!("{}…", &text[..ends.get(k).copied().unwrap_or(text.len())]);
+    // Invariant: a prefix of `lo` characters fits (0 always counts as fitting), `hi` does not.
+    let (mut lo, mut hi) = (0usize, ends.len());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if area.estimate_text_size(&cut(mid), style)?.0 <= width {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(cut(lo.max(1)))
 }
 
 fn marker_at<DB: DrawingBackend, CT: CoordTranslate>(
@@ -688,4 +720,40 @@ fn wrap(
         lines.push(line);
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20 000-character title (the size of a CPU name that once took 21 s to shorten, one
+    /// character per measurement) is shortened to lines that fit, ending in an ellipsis.
+    #[test]
+    fn long_titles_are_cut_to_fit() {
+        crate::chart::register_font().expect("the embedded font");
+        let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (WIDTH, HEIGHT))
+            .expect("buffer");
+        let root = backend.into_drawing_area();
+        for long in [
+            "Intel(R) Xeon(R) CPU ".repeat(1000),
+            "X".repeat(20_000),
+            "é ".repeat(10_000),
+        ] {
+            let (lines, size) = title_lines(&root, &long).expect("measured");
+            assert_eq!(size, 21.0);
+            assert!((1..=2).contains(&lines.len()), "{} lines", lines.len());
+            let style = centre(size);
+            for line in &lines {
+                let w = root.estimate_text_size(line, &style).expect("measured").0;
+                assert!(w <= TITLE_ROOM, "{w} px > {TITLE_ROOM}");
+                assert!(line.chars().count() < 200);
+            }
+            let last = lines.last().expect("a line");
+            assert!(last.ends_with('…'), "{last:?}");
+            assert!(last.chars().count() > 10, "cut too short: {last:?}");
+        }
+        let short = "HexPylot on a small machine";
+        assert_eq!(title_lines(&root, short).expect("measured").0, [short]);
+    }
 }

@@ -6,8 +6,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    CompareArgs, Precision, check_reps, limit_is_usage, mc_steps, open, reserve, setup,
-    stream_config, threads, usage, write_json,
+    CompareArgs, Precision, check_mc_request, check_reps, limit_is_usage, mc_steps, open, reserve,
+    setup, stream_config, threads, usage, write_json,
 };
 use crate::backend::{BackendKind, Stream};
 use crate::bench::{Ceiling, McConfig, run_mc, run_stream};
@@ -48,6 +48,9 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: &Machine) ->
         paths: args.paths,
         reps: args.mc_reps,
     });
+    for o in &options {
+        check_mc_request(&o.params, o.paths)?;
+    }
     let json = args.common.json.as_deref().map(reserve).transpose()?;
     let kinds = [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu];
     let mut opened = open(&kinds, &setup(&args.common, cores, threads))?;

@@ -450,6 +450,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         steps,
         seed: args.seed,
     };
+    check_mc_request(&params, args.paths)?;
     let cfg = McConfig {
         params,
         paths: args.paths,
@@ -513,6 +514,31 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         )?;
     }
     Ok(ok)
+}
+
+/// A Monte Carlo request, checked before any backend starts: at least 2 paths (a standard error
+/// needs two), and parameters the f32 path arithmetic can take
+/// (`cpu_kernels::mc::check_path_range`, the one rule every backend's `check_mc` applies too).
+fn check_mc_request(params: &McParams, paths: u64) -> Result<()> {
+    if paths < 2 {
+        return Err(usage(format!(
+            "--paths {paths}: at least 2 paths are needed (the standard error divides by paths - 1)"
+        )));
+    }
+    cpu_kernels::mc::check_path_range(params)
+        .map(|_| ())
+        .map_err(|e| {
+            usage(format!(
+                "{} S0={:?} K={:?} r={:?} sigma={:?} T={:?} steps={}: {e}",
+                OptionKind(params.payoff).name(),
+                params.s0,
+                params.strike,
+                params.rate,
+                params.sigma,
+                params.maturity,
+                params.steps
+            ))
+        })
 }
 
 fn mc_steps(steps: usize) -> Result<u32> {

@@ -7,8 +7,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Opened, Precision, StoresArg, check_reps, human_bytes, json_bytes, limit_is_usage,
-    open, reserve_json_csv, setup, stream_config, threads, usage,
+    Common, Opened, Precision, StoresArg, check_mc_request, check_reps, human_bytes, json_bytes,
+    limit_is_usage, open, reserve_json_csv, setup, stream_config, threads, usage,
 };
 use crate::backend::{BackendKind, Setup, Stream};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling, run_mc, run_roofline, run_stream};
@@ -133,6 +133,7 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: &Machine) -> Resu
         machine,
     )?;
     let mc = european(args.paths);
+    check_mc_request(&mc.params, mc.paths)?;
     let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
     let mut gpu = open(gpu_kinds(args.no_gpu), &setup(&args.common, cores, max))?;
     check_gpu(&gpu, cfg.n, &mc)?;
@@ -308,36 +309,51 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: &Machine) -> Result<b
         .backends
         .iter()
         .filter_map(|b| b.adapter())
-        .map(|a| a.limits.max_buffer_size / 4)
-        .min()
-        .unwrap_or(u64::MAX);
-    let fits = host_limit.min(gpu_limit);
+        .map(|a| (a.limits.max_buffer_size / 4, a))
+        .min_by_key(|&(limit, _)| limit);
+    let fits = host_limit.min(gpu_limit.map_or(u64::MAX, |(limit, _)| limit));
+    // Why sizes stop where they do: the limit that binds, named with its numbers.
+    let why = |n: u64| match gpu_limit {
+        Some((limit, a)) if limit < host_limit => format!(
+            "one f32 array of {n} elements ({}) would pass {}'s max_buffer_size of {}",
+            human_bytes(u128::from(n) * 4),
+            a.name,
+            human_bytes(u128::from(a.limits.max_buffer_size))
+        ),
+        _ => format!(
+            "three f32 arrays of {n} elements ({}) would pass 90% of the {} of host memory available",
+            human_bytes(u128::from(n) * 12),
+            human_bytes(u128::from(machine.memory_available_bytes))
+        ),
+    };
     if fits < args.min_size || args.min_size == 0 {
         return Err(usage(format!(
-            "--min-size {} is past the largest size that fits ({fits})",
-            args.min_size
+            "--min-size {} is past the largest size that fits ({fits}): {}",
+            args.min_size,
+            why(args.min_size)
         )));
     }
-    let top = 1u64 << fits.ilog2();
-    let last = match args.max_size {
-        Some(m) if m < top => m,
-        _ => top,
-    };
+    let last = args.max_size.map_or(fits, |m| m.min(fits));
     let sizes: Vec<u64> = std::iter::successors(Some(args.min_size), |&n| n.checked_mul(2))
         .take_while(|&n| n <= last)
         .collect();
     let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
+    let last_run = sizes.last().copied().unwrap_or(last);
+    let next = last_run.saturating_mul(2);
+    let stop = match args.max_size {
+        Some(m) if m <= fits => "stopping at --max-size".to_string(),
+        Some(m) => format!(
+            "stopping at {last_run}, below --max-size {m}: at {next} {}",
+            why(next)
+        ),
+        None => format!("the largest that fits: at {next} {}", why(next)),
+    };
     say!(
-        "sweep sizes: triad and dot at {} sizes from {} to {} f32 elements ({} per array at the top; {}), {t} CPU threads",
+        "sweep sizes: triad and dot at {} sizes from {} to {} f32 elements ({} per array at the top; {stop}), {t} CPU threads",
         sizes.len(),
         sizes[0],
-        last,
-        human_bytes(u128::from(last) * 4),
-        if args.max_size.is_some_and(|m| m < top) {
-            "stopping at --max-size".to_string()
-        } else {
-            format!("the largest power of two that fits is {top}")
-        }
+        last_run,
+        human_bytes(u128::from(last_run) * 4),
     );
     gpu.describe_gpu();
 
