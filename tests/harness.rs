@@ -144,10 +144,7 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
 /// |price − reference| ≤ 4·sqrt(se_ref² + se_mc²).
 #[test]
 fn reference_prices_through_the_harness() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/option_prices.csv"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/option_prices.csv");
     let mut reader = csv::Reader::from_path(path).expect("reference table (tests/data)");
     let mut engine = backend(BackendKind::Engine, 2);
     let mut rows = 0;
