@@ -101,7 +101,7 @@ def main():
         "triad_gbs_median": bytes_moved / ts[len(ts) // 2] / 1e9, "triad_gbs_best": bytes_moved / ts[0] / 1e9,
         "mc_paths": paths, "mc_paths_per_s": paths / mts[len(mts) // 2],
         "mc_price": price, "mc_se": se, "mc_reference": reference, "mc_z": z,
-        "valid": triad_ok and abs(z) <= 4.0,
+        "valid": bool(triad_ok and abs(z) <= 4.0),
     }))
 
 

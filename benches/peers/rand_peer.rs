@@ -81,11 +81,17 @@ fn main() {
         ("mc_z", z.into()),
         ("valid", valid.into()),
     ];
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("\"{k}\": {v}"))
+        .collect();
     let line = format!("{{{}}}", body.join(", "));
     println!("{line}");
     if !valid {
-        eprintln!("rand_peer: invalid result (triad valid: {}, z = {z})", triad.valid);
+        eprintln!(
+            "rand_peer: invalid result (triad valid: {}, z = {z})",
+            triad.valid
+        );
         std::process::exit(1);
     }
 }
