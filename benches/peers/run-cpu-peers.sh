@@ -12,7 +12,8 @@
 # Other settings: CC (default gcc), OMP_TRIAD_CFLAGS (default "-O3 -march=native -fopenmp"), PYTHON.
 set -uo pipefail
 usage='usage: run-cpu-peers.sh THREADS [n_elems] [n_paths]'
-threads=${1:?$usage}
+[ $# -ge 1 ] && [ $# -le 3 ] || { echo "$usage" >&2; exit 2; }
+threads=$1
 n=${2:-33554432}
 paths=${3:-16777216}
 for v in "$threads" "$n" "$paths"; do
