@@ -9,7 +9,7 @@ threads=${2:-$(nproc)}
 runs=${3:-1}
 shift $(( $# < 3 ? $# : 3 ))
 here=$(cd "$(dirname "$0")/.." && pwd)
-peers=${PEERS_DIR:-$here/../shared/peers}
+peers=${PEERS_DIR:-$here/benches/peers}
 bin=${HEXPYLOT_BIN:-$here/target/release/hexpylot}
 [ -n "${HEXPYLOT_BIN:-}" ] || cargo build --release --quiet
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}

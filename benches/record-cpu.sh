@@ -7,7 +7,7 @@ out=${1:?usage: benches/record-cpu.sh OUT [THREADS] [RUNS]}
 threads=${2:-$(nproc)}
 runs=${3:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
-peers=${PEERS_DIR:-$here/../shared/peers}
+peers=${PEERS_DIR:-$here/benches/peers}
 bin=${HEXPYLOT_BIN:-$here/target/release/hexpylot}
 [ -n "${HEXPYLOT_BIN:-}" ] || cargo build --release --quiet
 mkdir -p "$out"

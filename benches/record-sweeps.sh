@@ -9,7 +9,7 @@ threads=${2:-$(nproc)}
 max_size=${3:-}
 roofline_size=${4:-2^24}
 here=$(cd "$(dirname "$0")/.." && pwd)
-peers=${PEERS_DIR:-$here/../shared/peers}
+peers=${PEERS_DIR:-$here/benches/peers}
 bin=${HEXPYLOT_BIN:-$here/target/release/hexpylot}
 [ -n "${HEXPYLOT_BIN:-}" ] || cargo build --release --quiet
 mkdir -p "$out"

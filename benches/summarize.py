@@ -36,7 +36,8 @@ peers = {}
 for p in sorted(glob.glob(os.path.join(d, "peers-*.jsonl"))):
     for line in open(p):
         j = json.loads(line)
-        if "skipped" in j:
+        # Skipped peers (no toolchain) and results that failed the peer's own check are left out.
+        if "skipped" in j or j.get("valid") is False:
             continue
         peers.setdefault(j["peer"], []).append(j)
 
@@ -56,17 +57,17 @@ for k in kernels:
     e, r = big[(k, "engine")][0], big[(k, "rayon")][0]
     print(f"| {k} | {e:.2f} | {r:.2f} | {med(ratios[k]):.3f} | {min(ratios[k]):.3f}–{max(ratios[k]):.3f} |")
 print()
-omp = med(p["triad_gbs_median"] for p in peers.get("openmp-c", [])) if "openmp-c" in peers else None
-numba = med(p["triad_gbs_median"] for p in peers.get("numba", [])) if "numba" in peers else None
+# The CPU peers of benches/peers, as run-cpu-peers.sh tags them.
+PEER_NAMES = {"openmp-c": "OpenMP-C peer", "numba": "Numba peer", "rust-rand": "Rust rand + rayon peer"}
 et = big[("triad", "engine")][0]
 print("| triad, 2^25 f32 | GB/s (median of runs) | engine / peer |")
 print("|---|---:|---:|")
 print(f"| HexPylot engine | {et:.2f} | |")
 print(f"| rayon | {big[('triad', 'rayon')][0]:.2f} | {et / big[('triad', 'rayon')][0]:.3f} |")
-if omp:
-    print(f"| OpenMP-C peer | {omp:.2f} | {et / omp:.3f} |")
-if numba:
-    print(f"| Numba peer | {numba:.2f} | {et / numba:.3f} |")
+for tag, label in PEER_NAMES.items():
+    triads = [p["triad_gbs_median"] for p in peers.get(tag, []) if "triad_gbs_median" in p]
+    if triads:
+        print(f"| {label} | {med(triads):.2f} | {et / med(triads):.3f} |")
 print()
 print("| in cache: triad 2^14 f32 | median time per rep (µs) |")
 print("|---|---:|")
@@ -78,7 +79,9 @@ print("| Monte Carlo | M paths/s (median of runs) | engine / peer |")
 print("|---|---:|---:|")
 for (opt, b, steps, paths), v in sorted(mc.items()):
     print(f"| {opt}, {steps} steps, {paths} paths, {b} | {med(v) / 1e6:.1f} | |")
-if "numba" in peers:
-    nm = med(p["mc_paths_per_s"] for p in peers["numba"])
-    e = med(mc[next(k for k in mc if k[0] == "european-call" and k[1] == "engine")])
-    print(f"| european-call, Numba peer (f64, {peers['numba'][0]['mc_paths']} paths) | {nm / 1e6:.1f} | {e / nm:.2f} |")
+for tag, label in PEER_NAMES.items():
+    rates = [p for p in peers.get(tag, []) if "mc_paths_per_s" in p]
+    if rates:
+        nm = med(p["mc_paths_per_s"] for p in rates)
+        e = med(mc[next(k for k in mc if k[0] == "european-call" and k[1] == "engine")])
+        print(f"| european-call, {label} (f64, {rates[0]['mc_paths']} paths) | {nm / 1e6:.1f} | {e / nm:.2f} |")

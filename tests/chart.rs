@@ -166,6 +166,42 @@ fn a_file_with_nothing_to_chart_is_named() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// The peers' own lines as `benches/peers/run-cpu-peers.sh` prints them: a skipped peer and one
+/// whose result failed its check (`"valid": false`) are not charted; valid ones are.
+#[test]
+fn skipped_and_invalid_peer_lines_are_not_charted() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-peers.jsonl");
+    std::fs::write(
+        &bad,
+        concat!(
+            "{\"peer\": \"openmp-c\", \"skipped\": \"no C compiler (gcc) on PATH\"}\n",
+            "{\"peer\": \"rust-rand\", \"threads\": 1, \"n\": 65536, \"triad_gbs_median\": 9.0, ",
+            "\"mc_paths_per_s\": 4e7, \"mc_price\": 11.5, \"mc_se\": 0.05, \"mc_z\": 21.0, \"valid\": false}\n",
+        ),
+    )
+    .unwrap();
+    let sweep = fixture("chart-threads-epyc.json");
+    let err = render(&[sweep.clone(), bad.clone()], dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, ChartError::NothingToChart { path } if *path == bad),
+        "{err}"
+    );
+    let good = dir.path().join("good-peers.jsonl");
+    std::fs::write(
+        &good,
+        concat!(
+            "{\"peer\": \"rust-rand\", \"threads\": 1, \"n\": 65536, \"triad_gbs_median\": 9.0, ",
+            "\"triad_gbs_best\": 9.5, \"mc_paths\": 65536, \"mc_paths_per_s\": 4e7, \"mc_price\": 10.42, ",
+            "\"mc_se\": 0.057, \"mc_reference\": 10.45, \"mc_z\": -0.52, \"valid\": true}\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("charts");
+    render(&[sweep, good], &out).unwrap();
+    assert_drawn(&out.join("memory-wall.png"));
+}
+
 #[test]
 fn an_unwritable_out_dir_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

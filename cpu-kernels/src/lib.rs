@@ -2,7 +2,8 @@
 //!
 //! * [`stream`]: the BabelStream set (copy, scale, add, triad, nstream, dot) with cached or
 //!   non-temporal stores.
-//! * [`philox`]: the Random123 Philox4x32 counter-based generator, scalar and lane-parallel.
+//! * [`philox`]: the Random123 Philox4x32 counter-based generator, scalar and lane-parallel, and
+//!   [`philox::PhiloxRng`], the same generator behind rand's `Rng`/`SeedableRng` traits.
 //! * [`normal`]: the exact `u32 → (0,1) → N(0,1)` mapping (uniform + Box–Muller) shared with the
 //!   GPU shader.
 //! * [`math`]: the branch-free `f32` `ln`, `exp` and `sin/cos(2πu)` behind [`normal`] and [`mc`].

@@ -136,3 +136,151 @@ mod avx2 {
         out
     }
 }
+
+/// Philox4x32-10 as a [`rand_core`] generator: [`rand_core::TryRng`] with
+/// `Error = Infallible`, so [`rand_core::Rng`] (rand 0.10's core trait, formerly `RngCore`) and
+/// everything in `rand` built on it (`RngExt::random`, distributions) work, and
+/// [`rand_core::SeedableRng`]. It wraps [`philox4x32_10`]: there is one Philox implementation.
+///
+/// # The stream
+///
+/// The state is a key `(k0, k1)`, a 128-bit block counter `c` and a position `i ∈ 0..4` in that
+/// block. The counter is the little-endian word array `[c0, c1, c2, c3]`
+/// (`c = c0 + c1·2^32 + c2·2^64 + c3·2^96`, [`PhiloxRng::counter`]), the block is
+/// `philox4x32_10([c0, c1, c2, c3], [k0, k1])`, and the generator serves its four words in
+/// order, word 0 first; after word 3 the counter is incremented (wrapping at 2^128, carries from
+/// word 0 up) and the next block begins. So:
+///
+/// * `next_u32` returns block words in order: `philox4x32_10(c)[0..4]`, then
+///   `philox4x32_10(c + 1)[0..4]`, …
+/// * `next_u64` takes two consecutive `u32` words `lo` then `hi` and returns
+///   `lo | hi << 32` (rand_core's little-endian convention; the two may straddle a block
+///   boundary).
+/// * `fill_bytes` writes consecutive words as little-endian bytes; a tail of 1–3 bytes takes
+///   the first bytes of one more whole word, whose other bytes are discarded.
+///
+/// Word position `p` of the stream is block `c = p div 4`, word `p mod 4`: [`PhiloxRng::seek`]
+/// jumps there in O(1) (this is what makes the generator counter-based).
+///
+/// # Seeds
+///
+/// `SeedableRng::Seed` is `[u8; 8]`, the key as two little-endian `u32`s: bytes 0–3 are `k0`,
+/// bytes 4–7 are `k1`; the counter starts at 0. `seed_from_u64(s)` uses the key
+/// `(s mod 2^32, s div 2^32)` directly, no scrambling: Philox needs none (every key gives an
+/// independent stream) and this is the key HexPylot's Monte Carlo kernel uses for `--seed s`, so
+/// `PhiloxRng::seed_from_u64(s)` with counter `(m mod 2^32, m div 2^32, j, 0)` yields the very
+/// words that price paths `4m…4m+3` at step `j` (see [`crate::mc`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhiloxRng {
+    key: [u32; 2],
+    counter: [u32; 4],
+    /// `philox4x32_10(counter, key)`, always current.
+    block: [u32; 4],
+    /// The next word of `block` to serve, `0..4`.
+    index: usize,
+}
+
+impl PhiloxRng {
+    /// The generator for `key`, at counter 0, word 0.
+    pub fn new(key: [u32; 2]) -> Self {
+        Self::with_counter(key, [0; 4])
+    }
+
+    /// The generator for `key` whose next word is word 0 of block `counter`.
+    pub fn with_counter(key: [u32; 2], counter: [u32; 4]) -> Self {
+        Self {
+            key,
+            counter,
+            block: philox4x32_10(counter, key),
+            index: 0,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> [u32; 2] {
+        self.key
+    }
+
+    /// The counter of the block the next word comes from.
+    pub fn counter(&self) -> [u32; 4] {
+        self.counter
+    }
+
+    /// Which word (`0..4`) of [`counter`](Self::counter)'s block comes next.
+    pub fn word_index(&self) -> usize {
+        self.index
+    }
+
+    /// Moves to word 0 of block `counter` (the key is kept).
+    pub fn set_counter(&mut self, counter: [u32; 4]) {
+        *self = Self::with_counter(self.key, counter);
+    }
+
+    /// Moves to word position `word` of the stream: block `word / 4` (as a 128-bit little-endian
+    /// counter), word `word % 4`. Reaches blocks below 2^126, i.e. `c3 < 2^30`; use
+    /// [`set_counter`](Self::set_counter) beyond.
+    pub fn seek(&mut self, word: u128) {
+        let block = word >> 2;
+        self.set_counter(core::array::from_fn(|i| (block >> (32 * i)) as u32));
+        self.index = (word & 3) as usize;
+    }
+
+    #[inline]
+    fn word(&mut self) -> u32 {
+        let w = self.block[self.index];
+        self.index += 1;
+        if self.index == 4 {
+            let mut carry = true;
+            for c in &mut self.counter {
+                (*c, carry) = c.overflowing_add(u32::from(carry));
+            }
+            self.block = philox4x32_10(self.counter, self.key);
+            self.index = 0;
+        }
+        w
+    }
+}
+
+impl rand_core::TryRng for PhiloxRng {
+    type Error = core::convert::Infallible;
+
+    #[inline]
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.word())
+    }
+
+    #[inline]
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let lo = self.word();
+        let hi = self.word();
+        Ok(u64::from(lo) | u64::from(hi) << 32)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let mut chunks = dst.chunks_exact_mut(4);
+        for chunk in &mut chunks {
+            chunk.copy_from_slice(&self.word().to_le_bytes());
+        }
+        let tail = chunks.into_remainder();
+        if !tail.is_empty() {
+            let bytes = self.word().to_le_bytes();
+            tail.copy_from_slice(&bytes[..tail.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::SeedableRng for PhiloxRng {
+    /// The key, `k0` then `k1`, each little-endian.
+    type Seed = [u8; 8];
+
+    fn from_seed(seed: [u8; 8]) -> Self {
+        let word = |i: usize| u32::from_le_bytes([seed[i], seed[i + 1], seed[i + 2], seed[i + 3]]);
+        Self::new([word(0), word(4)])
+    }
+
+    /// The key `(seed mod 2^32, seed div 2^32)`, as HexPylot's Monte Carlo kernel uses it.
+    fn seed_from_u64(seed: u64) -> Self {
+        Self::new([seed as u32, (seed >> 32) as u32])
+    }
+}

@@ -90,7 +90,7 @@ pub struct MemoryWall {
 
 /// One line of a peer program's output.
 pub enum Peer {
-    /// A CPU peer at one thread count (`run-cpu-peers.sh`).
+    /// A CPU peer at one thread count (`benches/peers/run-cpu-peers.sh`).
     Cpu {
         file: usize,
         name: String,
@@ -98,7 +98,7 @@ pub enum Peer {
         triad_gbs: Option<f64>,
         mc_paths_per_s: Option<f64>,
     },
-    /// A GPU peer (`gpu_peer.py`): no thread count, so its figures become reference levels,
+    /// A GPU peer (`benches/peers/gpu_peer.py`): no thread count, so its figures become reference levels,
     /// each named after the field's prefix ("cupy", "numba") and the device.
     Gpu {
         file: usize,
@@ -286,8 +286,11 @@ fn doc(file: usize, o: &Map<String, Value>) -> Doc {
     }
 }
 
+/// A peer's line: `None` for a peer that was skipped (`"skipped": reason`) or whose result failed
+/// its own check (`"valid": false`, e.g. a Monte Carlo price more than 4 standard errors from
+/// Black–Scholes), which is never charted.
 fn peer(file: usize, o: &Map<String, Value>) -> Option<Peer> {
-    if o.contains_key("skipped") {
+    if o.contains_key("skipped") || !valid(o) {
         return None;
     }
     let name = text(o, "peer");
