@@ -45,6 +45,13 @@ else
   limit=150
 fi
 
+# The Rust peer is a cargo example: found beside the binary (target/*/examples/, or a carried
+# folder), never built here.
+for f in "$(dirname "$bin")/examples/rand_peer" "$(dirname "$bin")/rand_peer"; do
+  [ -n "${RAND_PEER_BIN:-}" ] || { [ -x "$f" ] && export RAND_PEER_BIN=$f; }
+done
+export PEERS_CARGO_BUILD=0
+
 summary=$res/summary.txt
 failed=0
 # step NAME SECONDS CMD...: runs CMD with its stdout in NAME.txt (stderr too, in NAME.err), bounded

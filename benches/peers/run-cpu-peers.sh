@@ -9,7 +9,8 @@
 #   openmp-c   omp_triad.c: STREAM triad in C/OpenMP      prebuilt: OMP_TRIAD_BIN, else built with $CC (gcc)
 #   numba      numba_peer.py: Numba triad + European MC    needs $PYTHON (python3) with numpy and numba
 #   rust-rand  rand_peer.rs: rayon + rand + rand_distr     prebuilt: RAND_PEER_BIN, else `cargo build --release --example rand_peer`
-# Other settings: CC (default gcc), OMP_TRIAD_CFLAGS (default "-O3 -march=native -fopenmp"), PYTHON.
+# Other settings: CC (default gcc), OMP_TRIAD_CFLAGS (default "-O3 -march=native -fopenmp"), PYTHON,
+# PEERS_CARGO_BUILD=0 (skip rust-rand rather than build it when RAND_PEER_BIN is unset).
 set -uo pipefail
 usage='usage: run-cpu-peers.sh THREADS [n_elems] [n_paths]'
 [ $# -ge 1 ] && [ $# -le 3 ] || { echo "$usage" >&2; exit 2; }
@@ -108,7 +109,9 @@ case $? in
   0) ;;
   2) ;;
   *)
-    if ! command -v cargo > /dev/null 2>&1; then
+    if [ "${PEERS_CARGO_BUILD:-1}" = 0 ]; then
+      skip rust-rand "not carried (RAND_PEER_BIN unset) and PEERS_CARGO_BUILD=0: this run builds nothing"
+    elif ! command -v cargo > /dev/null 2>&1; then
       skip rust-rand "no cargo on PATH; install Rust, or set RAND_PEER_BIN"
     elif [ ! -f "$root/Cargo.toml" ]; then
       skip rust-rand "no Cargo.toml at $root; set RAND_PEER_BIN"
