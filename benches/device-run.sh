@@ -90,9 +90,10 @@ mv "$res/cpu-peers.txt" "$res/peers-t$threads.jsonl"
 mv "$res/gpu-peer.txt" "$res/gpu-peer.jsonl"
 uptime >> "$summary"
 
-# Charts from whatever sweeps and peers produced something.
+# Charts from whatever sweeps and peers produced figures (a peer file of skipped lines has none).
 inputs=()
-for f in "$res"/sweep-*.json "$res"/*peer*.jsonl; do [ -s "$f" ] && inputs+=("$f"); done
+for f in "$res"/sweep-*.json; do [ -s "$f" ] && inputs+=("$f"); done
+for f in "$res"/*peer*.jsonl; do grep -qv '"skipped"' "$f" 2> /dev/null && inputs+=("$f"); done
 step chart 60 "$bin" chart "${inputs[@]}" --out "$res/charts"
 
 # At most 8 files come back from a device machine: everything in one tarball, and beside it the

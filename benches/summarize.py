@@ -68,6 +68,42 @@ for tag, label in PEER_NAMES.items():
     triads = [p["triad_gbs_median"] for p in peers.get(tag, []) if "triad_gbs_median" in p]
     if triads:
         print(f"| {label} | {med(triads):.2f} | {et / med(triads):.3f} |")
+# Same-run ratios against the OpenMP peer: each run's engine triad over that run's peer.
+omp_ratios = []
+for run_file in sorted(glob.glob(os.path.join(d, "stream-2p25-*-run*.json"))):
+    run = re.search(r"-run(\d+)\.json$", run_file).group(1)
+    peer_file = re.sub(r"stream-2p25-(t\d+)-run\d+\.json$", rf"peers-\1-run{run}.jsonl", run_file)
+    if not os.path.exists(peer_file):
+        continue
+    omp = [json.loads(l) for l in open(peer_file) if '"openmp-c"' in l]
+    omp = [j for j in omp if "triad_gbs_median" in j and j.get("valid") is not False]
+    engine = [r for r in json.load(open(run_file))["stream"] if (r["kernel"], r["backend"]) == ("triad", "engine")]
+    if omp and engine:
+        omp_ratios.append(engine[0]["gbs_median"] / omp[0]["triad_gbs_median"])
+if omp_ratios:
+    print(f"\nEngine triad / OpenMP-C triad, same run: median {med(omp_ratios):.3f}, "
+          f"range {min(omp_ratios):.3f}–{max(omp_ratios):.3f} over {len(omp_ratios)} runs.")
+# What the --stores auto probe chose, and what it measured (medians over runs).
+probes = {}
+for doc in load("stream-2p25-*.json"):
+    for r in doc["stream"]:
+        if r.get("stores"):
+            probes.setdefault((r["kernel"], r["backend"]), []).append(r)
+if probes:
+    print()
+    print("| stores, 2^25 f32 | backend | chosen (runs) | probe cached GB/s | probe streaming GB/s |")
+    print("|---|---|---|---:|---:|")
+    for k in kernels:
+        for b in ["engine", "rayon"]:
+            rows = probes.get((k, b))
+            if not rows:
+                continue
+            chosen = ", ".join(f"{kind} ×{sum(r['stores'] == kind for r in rows)}"
+                               for kind in ["cached", "streaming"] if any(r["stores"] == kind for r in rows))
+            pr = [r["store_probe"] for r in rows if r.get("store_probe")]
+            c = f"{med(p['cached_gbs'] for p in pr):.2f}" if pr else "-"
+            st = f"{med(p['streaming_gbs'] for p in pr):.2f}" if pr else "-"
+            print(f"| {k} | {b} | {chosen} | {c} | {st} |")
 print()
 print("| in cache: triad 2^14 f32 | median time per rep (µs) |")
 print("|---|---:|")
