@@ -85,7 +85,12 @@ step sweep-sizes "$limit" "$bin" sweep sizes "${sizes_args[@]}" \
 step sweep-roofline "$limit" "$bin" sweep roofline "${roofline_args[@]}" \
   --json "$res/sweep-roofline.json" --csv "$res/sweep-roofline.csv"
 step cpu-peers "$limit" bash "$here/benches/peers/run-cpu-peers.sh" "$threads" "$peer_n" "$peer_paths"
-step gpu-peer "$limit" python3 "$here/benches/peers/gpu_peer.py" "$gpu_peer_n" "$gpu_peer_paths"
+if command -v python3 > /dev/null; then
+  step gpu-peer "$limit" python3 "$here/benches/peers/gpu_peer.py" "$gpu_peer_n" "$gpu_peer_paths"
+else
+  echo '{"peer": "gpu-python", "skipped": "no python3 on PATH"}' > "$res/gpu-peer.txt"
+  printf '%-16s exit %3d  %4ds  %s\n' gpu-peer 0 0 "skipped: no python3 on PATH" >> "$summary"
+fi
 mv "$res/cpu-peers.txt" "$res/peers-t$threads.jsonl"
 mv "$res/gpu-peer.txt" "$res/gpu-peer.jsonl"
 uptime >> "$summary"

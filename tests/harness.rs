@@ -47,8 +47,8 @@ proptest! {
             prop_assert_eq!(rows.len(), 6);
             for r in rows {
                 prop_assert!(r.valid, "{} on {} n={} t={} {:?}: {}", r.kernel, r.backend, n, threads, policy, r.check);
-                // The probe's extra repetitions are in the gold replay (else the check above
-                // fails); each writing kernel states its store kind, dot none.
+                // The probe refills the arrays after its runs (else the exact check above fails);
+                // each writing kernel states its store kind, dot none.
                 let writes = r.kernel != "dot";
                 prop_assert_eq!(r.stores.is_some(), writes);
                 prop_assert_eq!(r.store_probe.is_some(), writes && policy == StorePolicy::Auto);

@@ -59,6 +59,18 @@ impl<T: Slot> Stream<T> for EngineBackend {
         Ok(Ran::host(self.partials.iter().sum()))
     }
 
+    fn refill(&mut self, _n: usize, init: [T; 3]) -> Result<()> {
+        let Arrays { abc: [a, b, c] } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        let [va, vb, vc] = init;
+        self.engine
+            .for_each_chunk((&mut a[..], &mut b[..], &mut c[..]), |_, _, (a, b, c)| {
+                a.fill(va);
+                b.fill(vb);
+                c.fill(vc);
+            })?;
+        Ok(())
+    }
+
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
         Ok(T::slot(&mut self.arrays)
             .as_ref()

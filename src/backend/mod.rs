@@ -56,6 +56,12 @@ pub trait Stream<T: Element> {
     /// backend has a choice of store kind ([`Backend::chooses_stores`]; ignored otherwise).
     /// Returns the dot product for `Dot`, 0 otherwise.
     fn run(&mut self, kernel: StreamKernel, scalar: T, stores: Stores) -> Result<Ran<f64>>;
+    /// Sets the arrays of `n` elements back to `init`. CPU backends do it in place, by the threads
+    /// that first touched them, so the pages stay where they are: the store probe runs on the
+    /// very arrays the timed repetitions then use, from BabelStream's initial values.
+    fn refill(&mut self, n: usize, init: [T; 3]) -> Result<()> {
+        self.init_arrays(n, init)
+    }
     /// The arrays as they are now (a, b, c), for validation.
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]>;
     /// Frees the arrays.

@@ -55,6 +55,18 @@ fn chunk_len<T>(n: usize, threads: usize) -> usize {
     n.div_ceil(threads).div_ceil(line) * line
 }
 
+/// Fills each array with its value through the pool, chunk by chunk as the kernels split them, so
+/// that each page is touched by the thread that will process it.
+fn fill<T: Slot>(pool: &ThreadPool, abc: &mut [SharedArray<T>; 3], init: [T; 3], chunk: usize) {
+    pool.install(|| {
+        for (array, value) in abc.iter_mut().zip(init) {
+            array
+                .par_chunks_mut(chunk)
+                .for_each(|part| cpu_kernels::stream::fill(part, value));
+        }
+    });
+}
+
 impl<T: Slot> Stream<T> for RayonBackend {
     fn init_arrays(&mut self, n: usize, init: [T; 3]) -> Result<()> {
         *T::slot(&mut self.arrays) = None;
@@ -64,14 +76,15 @@ impl<T: Slot> Stream<T> for RayonBackend {
             SharedArray::zeroed(n)?,
             SharedArray::zeroed(n)?,
         ];
-        self.pool.install(|| {
-            for (array, value) in abc.iter_mut().zip(init) {
-                array
-                    .par_chunks_mut(chunk)
-                    .for_each(|part| cpu_kernels::stream::fill(part, value));
-            }
-        });
+        fill(&self.pool, &mut abc, init, chunk);
         *T::slot(&mut self.arrays) = Some(Arrays { abc });
+        Ok(())
+    }
+
+    fn refill(&mut self, n: usize, init: [T; 3]) -> Result<()> {
+        let chunk = chunk_len::<T>(n, self.threads);
+        let Arrays { abc } = T::slot(&mut self.arrays).as_mut().ok_or_else(no_arrays)?;
+        fill(&self.pool, abc, init, chunk);
         Ok(())
     }
 

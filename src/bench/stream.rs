@@ -27,42 +27,20 @@ pub struct StreamConfig {
 }
 
 impl StreamConfig {
-    /// Checks, before anything is allocated, that every pass keeps `T`'s values in range, counting
-    /// the store probe's repetitions (which any CPU backend will run).
+    /// Checks, before anything is allocated, that every pass keeps `T`'s values in range.
     pub fn check<T: Element>(&self) -> Result<(), String> {
-        let probe = self.probe_reps(true);
         passes(&self.kernels)
-            .try_for_each(|pass| gold_replay::<T>(&pass, probe + self.reps, self.n).map(drop))
-            .map_err(|e| {
-                if probe == 0 {
-                    e
-                } else {
-                    format!(
-                        "{e} (counting the {probe} untimed repetitions of the --stores auto probe; \
-                         --stores cached or streaming runs none)"
-                    )
-                }
-            })
-    }
-
-    /// Repetitions of the pass the store probe runs before the timed ones on a backend (none
-    /// unless the backend chooses its stores and the policy is `Auto`). They change the arrays
-    /// like any other repetition, so the gold replay counts them.
-    fn probe_reps(&self, chooses_stores: bool) -> usize {
-        if chooses_stores && self.stores == StorePolicy::Auto {
-            2 * probe_rounds(self.n)
-        } else {
-            0
-        }
+            .try_for_each(|pass| gold_replay::<T>(&pass, self.reps, self.n).map(drop))
     }
 }
 
-/// Rounds of the store probe (each runs the pass once with each store kind): three for arrays of
+/// Rounds of the store probe (each runs the pass once with each store kind): five for arrays of
 /// 2^22 elements or more, where one kernel takes milliseconds and the two kinds differ by tens of
-/// percent when they differ at all; more for small arrays, whose microsecond runs are noisier, up
-/// to 32 (still well under a millisecond per kernel in all).
+/// percent when they differ at all (the best of five shrugs off a shared machine's slow outliers);
+/// more for small arrays, whose microsecond runs are noisier, up to 32 (still well under a
+/// millisecond per kernel in all).
 fn probe_rounds(n: usize) -> usize {
-    ((1usize << 22) / n.max(1)).clamp(3, 32)
+    ((5usize << 22) / n.max(1)).clamp(5, 32)
 }
 
 /// Runs every selected kernel `reps` times on `backend`, pass by pass, validates the final arrays
@@ -85,15 +63,13 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
     cfg: &StreamConfig,
     pass: &[StreamKernel],
 ) -> Result<Vec<StreamRow>> {
-    let probe_reps = cfg.probe_reps(backend.chooses_stores());
-    let (gold, gold_dot) =
-        gold_replay::<T>(pass, probe_reps + cfg.reps, cfg.n).map_err(anyhow::Error::msg)?;
+    let (gold, gold_dot) = gold_replay::<T>(pass, cfg.reps, cfg.n).map_err(anyhow::Error::msg)?;
     let (kind, threads) = (backend.kind(), backend.threads());
     let init = [INIT_A, INIT_B, INIT_C].map(T::from_f64);
     Stream::<T>::init_arrays(backend, cfg.n, init)?;
 
     let scalar = T::from_f64(SCALAR);
-    let (stores, probes) = choose_stores::<T, B>(backend, cfg, pass, scalar)?;
+    let (stores, probes) = choose_stores::<T, B>(backend, cfg, pass, init, scalar)?;
     // Allocated before the timed loop: nothing is allocated between two timestamps.
     let mut times = vec![vec![0.0; pass.len()]; cfg.reps];
     let mut dot = f64::NAN;
@@ -168,7 +144,8 @@ type StoreChoice = (Vec<Option<Stores>>, Vec<Option<StoreProbe>>);
 /// The store kind each kernel of the pass runs with (`None` where there is no choice: a backend
 /// whose stores are its driver's, or dot, which writes nothing), and what the probe measured.
 ///
-/// Under `--stores auto` the probe runs the whole pass (untimed: none of its runs is reported) alternately with
+/// Under `--stores auto` the probe runs the whole pass (untimed: none of its runs is reported), then
+/// refills the arrays with their initial values; it runs the pass alternately with
 /// each kind (cached first in even rounds, streaming first in odd ones, so that a drifting clock
 /// or a warming machine favours neither), and keeps per kernel the kind with the faster best run.
 /// It runs on the very arrays the timed repetitions use, after their first touch, so it measures
@@ -177,6 +154,7 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
     backend: &mut B,
     cfg: &StreamConfig,
     pass: &[StreamKernel],
+    init: [T; 3],
     scalar: T,
 ) -> Result<StoreChoice> {
     let chooses = backend.chooses_stores();
@@ -186,10 +164,10 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
         let stores = pass.iter().map(|k| writes(k).then_some(fixed)).collect();
         return Ok((stores, no_probe));
     }
-    let rounds = cfg.probe_reps(chooses) / 2;
-    if rounds == 0 {
+    if !chooses {
         return Ok((vec![None; pass.len()], no_probe));
     }
+    let rounds = probe_rounds(cfg.n);
     // Best time per kernel with [cached, streaming].
     let mut best = vec![[f64::INFINITY; 2]; pass.len()];
     for round in 0..rounds {
@@ -205,6 +183,8 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
             }
         }
     }
+    // The timed repetitions start from BabelStream's initial values, as if no probe had run.
+    Stream::<T>::refill(backend, cfg.n, init)?;
     let bytes = |k: StreamKernel| k.bytes(cfg.n, size_of::<T>()) as f64;
     Ok(pass
         .iter()
