@@ -3,30 +3,10 @@
 
 use std::fs;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn hexpylot() -> Command {
-    Command::cargo_bin("hexpylot").expect("binary built")
-}
-
-/// Runs the binary and checks it refused the input with exit 2 and exactly one line on stderr that
-/// contains `needle`, and no panic.
-fn refused(args: &[&str], needle: &str) {
-    let out = hexpylot().args(args).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: {stderr:?} lacks {needle:?}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-}
+mod common;
+use common::{hexpylot, refused};
 
 #[test]
 fn bad_sizes_are_refused() {

@@ -5,11 +5,8 @@ use std::fs;
 use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::Command;
-
-fn hexpylot() -> Command {
-    Command::cargo_bin("hexpylot").expect("binary built")
-}
+mod common;
+use common::{hexpylot, refused, run_json};
 
 /// The tiny Monte Carlo run every case here starts from.
 const TINY: [&str; 8] = [
@@ -25,48 +22,11 @@ const TINY: [&str; 8] = [
 
 /// Runs `mc` (TINY plus `args`) with `--json` and returns its one row; the run must succeed.
 fn mc_row(args: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("mc.json");
-    let out = hexpylot()
-        .arg("mc")
-        .args(TINY)
-        .args(args)
-        .args(["--json", json.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let args: Vec<&str> = ["mc"].iter().chain(&TINY).chain(args).copied().collect();
+    let (doc, _) = run_json(&args, false);
     let rows = doc["mc"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     rows[0].clone()
-}
-
-/// Refused with exit 2, one line on stderr containing `needle`, and nothing on stdout (nothing
-/// started: no header, no backend).
-fn refused(args: &[&str], needle: &str) {
-    let out = hexpylot().args(args).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: {stderr:?} lacks {needle:?}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "{args:?}: started: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
 }
 
 #[test]

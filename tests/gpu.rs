@@ -5,12 +5,14 @@
 //! Without an adapter the tests print a note and pass, unless `HEXPYLOT_REQUIRE_GPU=1` (CI, with
 //! lavapipe installed), where a missing adapter fails them.
 
-use assert_cmd::Command;
 use cpu_kernels::roofline::roofline_gold;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
 use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu};
 use hexpylot::kernels::{StorePolicy, StreamKernel};
+
+mod common;
+use common::{hexpylot, run_json};
 
 fn required() -> bool {
     std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -98,12 +100,6 @@ fn sizes_past_the_buffer_limit_are_refused() {
         matches!(err.downcast_ref(), Some(GpuError::Limit(m)) if m.contains("max_buffer_size")),
         "{err:#}"
     );
-}
-
-fn hexpylot() -> Command {
-    let mut cmd = Command::cargo_bin("hexpylot").expect("binary built");
-    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    cmd
 }
 
 #[test]
@@ -281,20 +277,8 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
 
 /// Runs `hexpylot sweep ARGS --json` and returns the document it wrote.
 fn sweep_json(args: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("sweep.json");
-    let out = hexpylot()
-        .arg("sweep")
-        .args(args)
-        .args(["--json", json.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    let args: Vec<&str> = ["sweep"].iter().chain(args).copied().collect();
+    run_json(&args, false).0
 }
 
 /// The size and roofline sweeps with the GPU: kernel-only and end-to-end rows at every size, a

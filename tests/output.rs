@@ -13,15 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
 
-fn hexpylot() -> Command {
-    let mut cmd = Command::cargo_bin("hexpylot").expect("binary built");
-    // No test may hang: the slowest finishes in a few seconds.
-    cmd.timeout(Duration::from_secs(60));
-    cmd
-}
+mod common;
+use common::hexpylot;
 
 /// The smallest stream run: one kernel, 2^10 elements, well under a second.
 const TINY: [&str; 11] = [

@@ -1,39 +1,30 @@
 //! `--stores`: the store kind of every CPU stream row is stated, fixed kinds are obeyed, and `auto`
 //! records the probe that chose it (through the real binary).
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-/// `stream` at `size` elements, 3 repetitions unless `extra` says otherwise, one thread.
-fn stream(dir: &std::path::Path, size: &str, extra: &[&str]) -> Value {
-    let json = dir.join("out.json");
-    let csv = dir.join("out.csv");
-    let out = Command::cargo_bin("hexpylot")
-        .expect("binary built")
-        .args(["stream", "--size", size, "--threads", "1"])
-        .args([
-            "--json",
-            json.to_str().unwrap(),
-            "--csv",
-            csv.to_str().unwrap(),
-        ])
-        .args(if extra.contains(&"--reps") {
-            &[][..]
-        } else {
-            &["--reps", "3"][..]
-        })
-        .args(extra)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = std::fs::read_to_string(&csv).unwrap();
+mod common;
+use common::{hexpylot, run_json};
+
+/// `stream` at `size` elements, 3 repetitions unless `extra` says otherwise, one thread; the CSV
+/// must end in the stores column.
+fn stream(size: &str, extra: &[&str]) -> Value {
+    let reps: &[&str] = if extra.contains(&"--reps") {
+        &[]
+    } else {
+        &["--reps", "3"]
+    };
+    let args: Vec<&str> = ["stream", "--size", size, "--threads", "1"]
+        .iter()
+        .chain(reps)
+        .chain(extra)
+        .copied()
+        .collect();
+    let (doc, csv) = run_json(&args, true);
+    let csv = csv.unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(header.last(), Some(&"stores"), "{csv}");
-    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+    doc
 }
 
 fn rows(doc: &Value) -> &Vec<Value> {
@@ -42,9 +33,8 @@ fn rows(doc: &Value) -> &Vec<Value> {
 
 #[test]
 fn fixed_store_kinds_are_obeyed_and_recorded() {
-    let dir = tempfile::tempdir().unwrap();
     for kind in ["cached", "streaming"] {
-        let doc = stream(dir.path(), "2^12", &["--stores", kind]);
+        let doc = stream("2^12", &["--stores", kind]);
         assert_eq!(rows(&doc).len(), 12);
         for r in rows(&doc) {
             assert_eq!(r["valid"], true, "{r}");
@@ -61,8 +51,7 @@ fn fixed_store_kinds_are_obeyed_and_recorded() {
 
 #[test]
 fn auto_keeps_the_kind_its_probe_found_faster() {
-    let dir = tempfile::tempdir().unwrap();
-    let doc = stream(dir.path(), "2^12", &[]);
+    let doc = stream("2^12", &[]);
     for r in rows(&doc) {
         assert_eq!(r["valid"], true, "{r}");
         if r["kernel"] == "dot" {
@@ -88,8 +77,7 @@ fn the_probe_leaves_the_arrays_at_their_initial_values() {
     // 1000 classic repetitions are the most that keep f32 in range (a shrinks by 0.96 each, and
     // goes subnormal after 1002): the probe's 64 runs at 2^10 elements must not count, so the
     // arrays are refilled after it and the exact gold check still holds.
-    let dir = tempfile::tempdir().unwrap();
-    let doc = stream(dir.path(), "2^10", &["--reps", "1000"]);
+    let doc = stream("2^10", &["--reps", "1000"]);
     for r in rows(&doc) {
         assert_eq!(r["valid"], true, "{r}");
         if r["kernel"] != "dot" {
@@ -100,8 +88,7 @@ fn the_probe_leaves_the_arrays_at_their_initial_values() {
 
 #[test]
 fn unknown_store_kinds_are_refused() {
-    let out = Command::cargo_bin("hexpylot")
-        .unwrap()
+    let out = hexpylot()
         .args(["stream", "--stores", "uncached"])
         .output()
         .unwrap();

@@ -2,32 +2,19 @@
 
 use std::fs;
 
-use assert_cmd::Command;
+mod common;
+use common::{hexpylot, run_json};
 
-fn hexpylot() -> Command {
-    Command::cargo_bin("hexpylot").expect("binary built")
-}
-
-/// Runs a sweep with `--json` and `--csv` into a temporary folder and returns the document and
-/// the CSV text.
+/// Runs a CPU-only sweep with `--json` and `--csv` and returns the document and the CSV text.
 fn sweep(args: &[&str]) -> (serde_json::Value, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (json, csv) = (dir.path().join("s.json"), dir.path().join("s.csv"));
-    let out = hexpylot()
-        .arg("sweep")
-        .args(args)
-        .args(["--no-gpu", "--json", json.to_str().unwrap()])
-        .args(["--csv", csv.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
-    (doc, fs::read_to_string(&csv).unwrap())
+    let args: Vec<&str> = ["sweep"]
+        .iter()
+        .chain(args)
+        .chain(&["--no-gpu"])
+        .copied()
+        .collect();
+    let (doc, csv) = run_json(&args, true);
+    (doc, csv.unwrap())
 }
 
 #[test]
