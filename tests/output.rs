@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
-use common::hexpylot;
+use common::{hexpylot, refused};
 
 /// The smallest stream run: one kernel, 2^10 elements, well under a second.
 const TINY: [&str; 11] = [
@@ -41,17 +41,9 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Exit 2, one line on stderr containing `needle`, no panic.
-fn refused(args: &[String], needle: &str) {
-    let out = hexpylot().args(args).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: {stderr:?} lacks {needle:?}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+/// What `path` itself is (a link is not followed).
+fn kind(path: &Path) -> fs::FileType {
+    fs::symlink_metadata(path).unwrap().file_type()
 }
 
 /// No temporary file (`.hpXXXXXX.tmp`, or any `.tmp`) in `dir`.
@@ -93,12 +85,7 @@ fn character_devices_are_written_in_place_never_replaced() {
         .args(tiny(&["--json", s(&null)]))
         .assert()
         .success();
-    assert!(
-        fs::symlink_metadata(&null)
-            .unwrap()
-            .file_type()
-            .is_char_device()
-    );
+    assert!(kind(&null).is_char_device());
 
     // A device that refuses the bytes is a write error after the run (exit 1), and stays a device.
     let full = dir.path().join("full");
@@ -114,12 +101,7 @@ fn character_devices_are_written_in_place_never_replaced() {
         stderr.contains("cannot write") && stderr.contains("full"),
         "{stderr}"
     );
-    assert!(
-        fs::symlink_metadata(&full)
-            .unwrap()
-            .file_type()
-            .is_char_device()
-    );
+    assert!(kind(&full).is_char_device());
     no_temps(dir.path());
 }
 
@@ -129,17 +111,12 @@ fn block_devices_and_sockets_are_refused_and_kept() {
     let block = dir.path().join("loop");
     mknod(&block, "b", 7, 0);
     refused(&tiny(&["--json", s(&block)]), "block device");
-    assert!(
-        fs::symlink_metadata(&block)
-            .unwrap()
-            .file_type()
-            .is_block_device()
-    );
+    assert!(kind(&block).is_block_device());
 
     let sock = dir.path().join("sock");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     refused(&tiny(&["--csv", s(&sock)]), "socket");
-    assert!(fs::symlink_metadata(&sock).unwrap().file_type().is_socket());
+    assert!(kind(&sock).is_socket());
     no_temps(dir.path());
 }
 
@@ -159,7 +136,7 @@ fn a_fifo_is_written_to_its_reader_and_refused_without_one() {
     let started = Instant::now();
     refused(&tiny(&["--json", s(&fifo)]), "nobody reads");
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(kind(&fifo).is_fifo());
 
     // A reader (opened without blocking, so before the writer): it gets the whole document. The
     // tiny document fits the pipe's buffer, so the writer never waits for the read below.
@@ -176,7 +153,7 @@ fn a_fifo_is_written_to_its_reader_and_refused_without_one() {
     reader.read_to_string(&mut text).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["stream"][0]["kernel"], "copy");
-    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(kind(&fifo).is_fifo());
     no_temps(dir.path());
 }
 

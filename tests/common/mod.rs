@@ -19,7 +19,7 @@ pub fn hexpylot() -> Command {
 
 /// Runs the binary and checks it refused the input before starting anything: exit 2, exactly one
 /// line on stderr containing `needle`, no panic, nothing on stdout.
-pub fn refused(args: &[&str], needle: &str) {
+pub fn refused<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], needle: &str) {
     let out = hexpylot().args(args).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
