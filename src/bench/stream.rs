@@ -80,13 +80,10 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
     );
     for rep in &mut times {
         for ((time, &kernel), &kind) in rep.iter_mut().zip(pass).zip(&stores) {
-            let start = Instant::now();
-            let ran = Stream::<T>::run(backend, kernel, scalar, kind.unwrap_or(Stores::Cached))?;
-            *time = ran
-                .kernel_s
-                .unwrap_or_else(|| start.elapsed().as_secs_f64());
+            let value;
+            (value, *time) = timed_run(backend, kernel, scalar, kind.unwrap_or(Stores::Cached))?;
             if kernel == StreamKernel::Dot {
-                dot = ran.value;
+                dot = value;
             }
         }
         progress.step();
@@ -138,18 +135,31 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
         .collect())
 }
 
+/// One run of `kernel`: its value (the dot product, or 0) and its time, the device's own where
+/// it has one, else the host clock around the call.
+fn timed_run<T: Element, B: Backend + Stream<T> + ?Sized>(
+    backend: &mut B,
+    kernel: StreamKernel,
+    scalar: T,
+    stores: Stores,
+) -> Result<(f64, f64)> {
+    let start = Instant::now();
+    let ran = Stream::<T>::run(backend, kernel, scalar, stores)?;
+    let host = start.elapsed().as_secs_f64();
+    Ok((ran.value, ran.kernel_s.unwrap_or(host)))
+}
+
 /// Per kernel of a pass: its store kind and what the probe measured.
 type StoreChoice = (Vec<Option<Stores>>, Vec<Option<StoreProbe>>);
 
 /// The store kind each kernel of the pass runs with (`None` where there is no choice: a backend
 /// whose stores are its driver's, or dot, which writes nothing), and what the probe measured.
 ///
-/// Under `--stores auto` the probe runs the whole pass (untimed: none of its runs is reported), then
-/// refills the arrays with their initial values; it runs the pass alternately with
-/// each kind (cached first in even rounds, streaming first in odd ones, so that a drifting clock
-/// or a warming machine favours neither), and keeps per kernel the kind with the faster best run.
-/// It runs on the very arrays the timed repetitions use, after their first touch, so it measures
-/// what they will see.
+/// Under `--stores auto` the probe runs the whole pass alternately with each kind (cached first in
+/// even rounds, streaming first in odd ones, so that a drifting clock or a warming machine
+/// favours neither) and keeps per kernel the kind with the faster best run. It runs on the very
+/// arrays the timed repetitions use, after their first touch, so it measures what they will see;
+/// none of its runs is reported, and it refills the arrays with their initial values afterwards.
 fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
     backend: &mut B,
     cfg: &StreamConfig,
@@ -174,11 +184,7 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
         for slot in [round % 2, 1 - round % 2] {
             let kind = [Stores::Cached, Stores::Streaming][slot];
             for (k, &kernel) in pass.iter().enumerate() {
-                let start = Instant::now();
-                let ran = Stream::<T>::run(backend, kernel, scalar, kind)?;
-                let t = ran
-                    .kernel_s
-                    .unwrap_or_else(|| start.elapsed().as_secs_f64());
+                let (_, t) = timed_run(backend, kernel, scalar, kind)?;
                 best[k][slot] = best[k][slot].min(t);
             }
         }
