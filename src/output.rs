@@ -396,6 +396,11 @@ pub(crate) fn abandon() {
 }
 
 // ---- standard output ----
+//
+// Memory ordering: both flags are single values that guard no other data (the bytes go through
+// the locked stdout/stderr handles, which order themselves), and every reader acts on the value
+// alone, so `Relaxed` suffices; a racing print at worst writes one line more before it sees a
+// broken pipe.
 
 /// Set when a document goes to standard output: the report then goes to standard error.
 static REPORT_TO_STDERR: AtomicBool = AtomicBool::new(false);
