@@ -9,12 +9,24 @@ use clap::builder::PossibleValue;
 use cpu_kernels::Real;
 use cpu_kernels::mc::{McParams, Payoff};
 use cpu_kernels::stream::{self, Stores};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::results::Precision;
 
 /// An element type the stream benchmark runs in: a `cpu-kernels` real that can also live in
 /// zero-initialised shared memory (and later in GPU buffers).
-pub trait Element: Real + bytemuck::Pod {}
-impl<T: Real + bytemuck::Pod> Element for T {}
+pub trait Element: Real + bytemuck::Pod {
+    /// How rows name it.
+    const PRECISION: Precision;
+}
+
+impl Element for f32 {
+    const PRECISION: Precision = Precision::F32;
+}
+
+impl Element for f64 {
+    const PRECISION: Precision = Precision::F64;
+}
 
 /// BabelStream's initial values and scalar.
 pub const INIT_A: f64 = 0.1;
@@ -23,63 +35,128 @@ pub const INIT_C: f64 = 0.0;
 pub const SCALAR: f64 = 0.4;
 
 /// The stream set, in BabelStream's classic order (the order they run in within one repetition).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Each kernel's facts are one row of [`STREAM_KERNELS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StreamKernel {
-    /// c = a
     Copy,
-    /// b = s·c (BabelStream's "mul")
     Scale,
-    /// c = a + b
     Add,
-    /// a = b + s·c
     Triad,
-    /// Σ a·b
     Dot,
-    /// a += b + s·c
     Nstream,
 }
 
+/// What the harness, the CLI and the reports know of one stream kernel.
+#[derive(Debug)]
+pub struct KernelSpec {
+    pub kernel: StreamKernel,
+    /// The name on the command line, in tables and in JSON.
+    pub name: &'static str,
+    /// BabelStream's name (the `function` column of its CSV).
+    pub babelstream: &'static str,
+    /// What it computes, for `--help`.
+    pub formula: &'static str,
+    /// The arrays (0 = a, 1 = b, 2 = c) it reads...
+    pub reads: &'static [usize],
+    /// ...and the one it writes, if any.
+    pub writes: Option<usize>,
+    /// Floating-point operations per element.
+    pub flops: u64,
+    /// Runs in a pass of its own, on fresh arrays (see [`passes`]).
+    pub own_pass: bool,
+}
+
+/// The stream kernels, one row each, in [`StreamKernel`]'s order.
+pub const STREAM_KERNELS: [KernelSpec; 6] = [
+    KernelSpec {
+        kernel: StreamKernel::Copy,
+        name: "copy",
+        babelstream: "Copy",
+        formula: "c = a",
+        reads: &[0],
+        writes: Some(2),
+        flops: 0,
+        own_pass: false,
+    },
+    KernelSpec {
+        kernel: StreamKernel::Scale,
+        name: "scale",
+        babelstream: "Mul",
+        formula: "b = s*c",
+        reads: &[2],
+        writes: Some(1),
+        flops: 1,
+        own_pass: false,
+    },
+    KernelSpec {
+        kernel: StreamKernel::Add,
+        name: "add",
+        babelstream: "Add",
+        formula: "c = a + b",
+        reads: &[0, 1],
+        writes: Some(2),
+        flops: 1,
+        own_pass: false,
+    },
+    KernelSpec {
+        kernel: StreamKernel::Triad,
+        name: "triad",
+        babelstream: "Triad",
+        formula: "a = b + s*c",
+        reads: &[1, 2],
+        writes: Some(0),
+        flops: 2,
+        own_pass: false,
+    },
+    KernelSpec {
+        kernel: StreamKernel::Dot,
+        name: "dot",
+        babelstream: "Dot",
+        formula: "sum of a*b",
+        reads: &[0, 1],
+        writes: None,
+        flops: 2,
+        own_pass: false,
+    },
+    KernelSpec {
+        kernel: StreamKernel::Nstream,
+        name: "nstream",
+        babelstream: "Nstream",
+        formula: "a += b + s*c",
+        reads: &[0, 1, 2],
+        writes: Some(0),
+        flops: 3,
+        own_pass: true,
+    },
+];
+
 impl StreamKernel {
-    pub const ALL: [StreamKernel; 6] = [
-        StreamKernel::Copy,
-        StreamKernel::Scale,
-        StreamKernel::Add,
-        StreamKernel::Triad,
-        StreamKernel::Dot,
-        StreamKernel::Nstream,
-    ];
+    pub const ALL: [StreamKernel; 6] = {
+        let mut all = [StreamKernel::Copy; 6];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = STREAM_KERNELS[i].kernel;
+            i += 1;
+        }
+        all
+    };
+
+    pub fn spec(self) -> &'static KernelSpec {
+        &STREAM_KERNELS[self as usize]
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            StreamKernel::Copy => "copy",
-            StreamKernel::Scale => "scale",
-            StreamKernel::Add => "add",
-            StreamKernel::Triad => "triad",
-            StreamKernel::Dot => "dot",
-            StreamKernel::Nstream => "nstream",
-        }
+        self.spec().name
     }
 
     /// The arrays (0 = a, 1 = b, 2 = c) the kernel reads.
     pub fn reads(self) -> &'static [usize] {
-        match self {
-            StreamKernel::Copy => &[0],
-            StreamKernel::Scale => &[2],
-            StreamKernel::Add | StreamKernel::Dot => &[0, 1],
-            StreamKernel::Triad => &[1, 2],
-            StreamKernel::Nstream => &[0, 1, 2],
-        }
+        self.spec().reads
     }
 
     /// The array the kernel writes, if any.
     pub fn writes(self) -> Option<usize> {
-        match self {
-            StreamKernel::Copy | StreamKernel::Add => Some(2),
-            StreamKernel::Scale => Some(1),
-            StreamKernel::Triad | StreamKernel::Nstream => Some(0),
-            StreamKernel::Dot => None,
-        }
+        self.spec().writes
     }
 
     /// Arrays read plus arrays written per element, BabelStream's counting (a written array counts
@@ -93,13 +170,7 @@ impl StreamKernel {
     }
 
     pub fn flops(self, n: usize) -> u64 {
-        let per_elem = match self {
-            StreamKernel::Copy => 0,
-            StreamKernel::Scale | StreamKernel::Add => 1,
-            StreamKernel::Triad | StreamKernel::Dot => 2,
-            StreamKernel::Nstream => 3,
-        };
-        per_elem * n as u64
+        self.spec().flops * n as u64
     }
 
     /// Runs the kernel over one chunk of the three arrays (every CPU backend's only entry to the
@@ -175,11 +246,8 @@ impl<T: Real> Gold<T> {
 /// per repetition. Run after the classic kernels on the same arrays it would instead multiply a by
 /// 1.92 per repetition, overflowing f32's dot product within 60 repetitions.
 pub fn passes(kernels: &[StreamKernel]) -> impl Iterator<Item = Vec<StreamKernel>> {
-    let (nstream, classic): (Vec<_>, Vec<_>) =
-        kernels.iter().partition(|&&k| k == StreamKernel::Nstream);
-    [classic, nstream]
-        .into_iter()
-        .filter(|pass| !pass.is_empty())
+    let (own, classic): (Vec<_>, Vec<_>) = kernels.iter().partition(|k| k.spec().own_pass);
+    [classic, own].into_iter().filter(|pass| !pass.is_empty())
 }
 
 /// Replays `reps` repetitions of one pass (see [`passes`]) on the gold triple. Returns the final
@@ -239,23 +307,52 @@ impl StorePolicy {
     }
 }
 
-/// The name a store kind has in tables, JSON and CSV.
-pub fn stores_name(stores: Stores) -> &'static str {
-    match stores {
-        Stores::Cached => "cached",
-        Stores::Streaming => "streaming",
+impl std::fmt::Display for StreamKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
-/// Serialises an optional store kind by its name (`cpu-kernels` stays free of serde).
-pub fn serialize_stores<S: serde::Serializer>(
-    stores: &Option<Stores>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match stores {
-        Some(k) => s.serialize_str(stores_name(*k)),
-        None => s.serialize_none(),
+impl ValueEnum for StreamKernel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
     }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.spec().formula))
+    }
+}
+
+/// Stream kernels are written and read by name.
+impl Serialize for StreamKernel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamKernel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        by_name(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The value of a [`ValueEnum`] named `name`, or an error listing the valid names.
+pub fn by_name<T: ValueEnum + Copy>(name: &str) -> Result<T, String> {
+    let all = T::value_variants();
+    all.iter()
+        .copied()
+        .find(|v| v.to_possible_value().is_some_and(|p| p.get_name() == name))
+        .ok_or_else(|| {
+            let names: Vec<String> = all
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|p| p.get_name().to_string())
+                .collect();
+            format!(
+                "unknown value {name:?}, expected one of: {}",
+                names.join(", ")
+            )
+        })
 }
 
 /// The Philox key when the user gives none.
@@ -299,6 +396,19 @@ impl OptionKind {
             Payoff::EuropeanCall | Payoff::EuropeanPut => 1,
             _ => 52,
         }
+    }
+}
+
+/// Options are written and read by their CLI name.
+impl Serialize for OptionKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        by_name(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -4,10 +4,13 @@
 use std::fs;
 
 use core_affinity::CoreId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sysinfo::System;
 
-#[derive(Clone, Debug, Serialize)]
+use crate::results::MemoryLevel;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Cache {
     pub level: u32,
     /// "Data", "Instruction" or "Unified".
@@ -17,7 +20,8 @@ pub struct Cache {
     pub shared_cpus: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Machine {
     pub hostname: String,
     pub os: String,
@@ -60,6 +64,61 @@ impl Machine {
             load_average: load,
         }
     }
+}
+
+impl Machine {
+    /// The data (or unified) caches of each level that `cores` cores use together: per level, its
+    /// size times the instances those cores span (a cache shared by 8 CPUs counts once per 8
+    /// cores), smallest level first. CPU 0's caches stand for every core's.
+    fn cache_capacity(&self, cores: usize) -> Vec<(u32, u64)> {
+        let mut levels: Vec<(u32, u64)> = self
+            .caches
+            .iter()
+            .filter(|c| c.kind != "Instruction" && c.size_bytes > 0)
+            .map(|c| {
+                let sharing = cpu_count(&c.shared_cpus).max(1);
+                (
+                    c.level,
+                    c.size_bytes * cores.max(1).div_ceil(sharing) as u64,
+                )
+            })
+            .collect();
+        levels.sort();
+        levels
+    }
+
+    /// The smallest cache level whose capacity over `cores` cores holds `bytes`, or DRAM.
+    pub fn level_holding(&self, bytes: u64, cores: usize) -> MemoryLevel {
+        self.cache_capacity(cores)
+            .into_iter()
+            .find(|&(_, capacity)| bytes <= capacity)
+            .map_or(MemoryLevel::Dram, |(level, _)| match level {
+                1 => MemoryLevel::L1,
+                2 => MemoryLevel::L2,
+                _ => MemoryLevel::L3,
+            })
+    }
+
+    /// The last-level cache `cores` cores share among them, in bytes (0 when unknown).
+    pub fn llc_bytes(&self, cores: usize) -> u64 {
+        self.cache_capacity(cores)
+            .last()
+            .map_or(0, |&(_, capacity)| capacity)
+    }
+}
+
+/// CPUs in a /sys CPU list ("0-3,8-11" is 8).
+fn cpu_count(list: &str) -> usize {
+    list.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| match part.trim().split_once('-') {
+            Some((a, b)) => match (a.parse::<usize>(), b.parse::<usize>()) {
+                (Ok(a), Ok(b)) if b >= a => b - a + 1,
+                _ => 1,
+            },
+            None => 1,
+        })
+        .sum()
 }
 
 /// The cores this process may run on. Call it before anything is pinned: `core_affinity` reads the
@@ -125,6 +184,34 @@ fn thp_mode() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_count_shared_caches_once_per_group() {
+        let cache = |level, size_bytes, shared: &str| Cache {
+            level,
+            kind: "Data".into(),
+            size_bytes,
+            shared_cpus: shared.into(),
+        };
+        let m = Machine {
+            caches: vec![
+                cache(1, 32 << 10, "0"),
+                cache(2, 1 << 20, "0"),
+                cache(3, 32 << 20, "0-7"),
+            ],
+            ..Machine::default()
+        };
+        assert_eq!(cpu_count("0-7"), 8);
+        assert_eq!(cpu_count("0,2,4-5"), 4);
+        assert_eq!(m.level_holding(16 << 10, 1), MemoryLevel::L1);
+        assert_eq!(m.level_holding(2 << 20, 1), MemoryLevel::L3);
+        // Two cores have two private L2s.
+        assert_eq!(m.level_holding(2 << 20, 2), MemoryLevel::L2);
+        assert_eq!(m.level_holding(48 << 20, 8), MemoryLevel::Dram);
+        // 16 cores span two L3 groups.
+        assert_eq!(m.llc_bytes(16), 64 << 20);
+        assert_eq!(m.level_holding(48 << 20, 16), MemoryLevel::L3);
+    }
 
     #[test]
     fn cache_sizes_parse() {

@@ -3,246 +3,15 @@
 
 use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use serde::Serialize;
 
 use crate::backend::BackendKind;
-use crate::bench::{Ceiling, Timing};
 use crate::gpu::AdapterSummary;
-use crate::kernels::{StreamKernel, stores_name};
 use crate::machine::Machine;
+use crate::results::{
+    BUSY_LOAD_PER_CORE, CompareRow, Document, McRow, NOISY_CV, RooflineRow, StreamRow, Timing,
+    store_kind_name,
+};
 use cpu_kernels::stream::Stores;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct StreamRow {
-    pub kernel: &'static str,
-    pub backend: &'static str,
-    pub precision: &'static str,
-    pub threads: usize,
-    pub n: usize,
-    /// BabelStream's byte count for one run of the kernel (decimal GB below).
-    pub bytes_per_rep: u64,
-    /// Timed repetitions (the warm-up is not counted).
-    pub reps: usize,
-    #[serde(flatten)]
-    pub timing: Timing,
-    pub gbs_median: f64,
-    pub gbs_best: f64,
-    pub valid: bool,
-    /// What the validation compared, or why it failed.
-    pub check: String,
-    /// Offload devices only: the median kernel time (the same as `median_s`)...
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel_s: Option<f64>,
-    /// ...and the median time from host data to host results (upload, kernel, download).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_to_end_s: Option<f64>,
-    /// The store kind the kernel wrote its output with (`"cached"` or `"streaming"`); `null` for
-    /// dot, which writes nothing, and for backends whose stores are their driver's (the GPU).
-    #[serde(serialize_with = "crate::kernels::serialize_stores")]
-    pub stores: Option<Stores>,
-    /// What the `--stores auto` probe measured on these arrays; `null` when the kind was fixed.
-    pub store_probe: Option<StoreProbe>,
-}
-
-/// The `--stores auto` probe's figures for one kernel: each kind's best run over the probe's
-/// rounds, in GB/s (BabelStream's byte count, like the row's own figures).
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct StoreProbe {
-    pub cached_gbs: f64,
-    pub streaming_gbs: f64,
-    /// Runs of the kernel with each kind.
-    pub rounds: usize,
-}
-
-impl StreamRow {
-    #[allow(clippy::too_many_arguments)] // one row's worth of facts, all named at the call site
-    pub fn new(
-        kernel: StreamKernel,
-        backend: BackendKind,
-        precision: &'static str,
-        threads: usize,
-        n: usize,
-        bytes: u64,
-        timing: Timing,
-        reps: usize,
-        valid: bool,
-        check: String,
-    ) -> StreamRow {
-        StreamRow {
-            kernel: kernel.name(),
-            backend: backend.name(),
-            precision,
-            threads,
-            n,
-            bytes_per_rep: bytes,
-            reps,
-            timing,
-            gbs_median: bytes as f64 / timing.median_s / 1e9,
-            gbs_best: bytes as f64 / timing.min_s / 1e9,
-            valid,
-            check,
-            kernel_s: None,
-            end_to_end_s: None,
-            stores: None,
-            store_probe: None,
-        }
-    }
-
-    /// Adds the store kind the kernel ran with and the probe that chose it.
-    pub fn with_stores(mut self, stores: Option<Stores>, probe: Option<StoreProbe>) -> Self {
-        self.stores = stores;
-        self.store_probe = probe;
-        self
-    }
-
-    /// Adds an offload device's kernel and end-to-end times.
-    pub fn with_device_times(mut self, offload: bool, end_to_end: Option<Timing>) -> Self {
-        if offload {
-            self.kernel_s = Some(self.timing.median_s);
-            self.end_to_end_s = end_to_end.map(|t| t.median_s);
-        }
-        self
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct McRow {
-    pub option: &'static str,
-    pub backend: &'static str,
-    pub threads: usize,
-    pub paths: u64,
-    pub steps: u32,
-    pub seed: u64,
-    pub reps: usize,
-    #[serde(flatten)]
-    pub timing: Timing,
-    pub paths_per_s: f64,
-    pub price: f64,
-    pub std_error: f64,
-    /// The closed-form price, where one exists.
-    pub reference: Option<f64>,
-    pub z_score: Option<f64>,
-    /// How the price was checked: "z-score" (against the closed form or, for arithmetic Asians,
-    /// the AM-GM bound) or "zero-variance" (within the f32 rounding bound of the path arithmetic,
-    /// where the standard error is zero or below it).
-    pub method: &'static str,
-    pub check: String,
-    pub valid: bool,
-    /// Offload devices only: the median kernel time, and the median host-to-host time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_to_end_s: Option<f64>,
-}
-
-/// One point of the roofline sweep on one backend.
-#[derive(Clone, Debug, Serialize)]
-pub struct RooflineRow {
-    pub backend: &'static str,
-    pub threads: usize,
-    pub n: usize,
-    pub fmas: u32,
-    /// Arithmetic intensity, FLOP per byte moved (2·fmas flops per 8 bytes).
-    pub intensity: f64,
-    #[serde(flatten)]
-    pub timing: Timing,
-    /// From the median time.
-    pub gflops: f64,
-    pub gbs: f64,
-    pub valid: bool,
-    pub check: String,
-}
-
-/// Where a thread sweep's CPU curve flattens.
-#[derive(Clone, Debug, Serialize)]
-pub struct MemoryWall {
-    pub backend: &'static str,
-    pub threads: usize,
-    pub gbs: f64,
-    /// `gbs` over the best bandwidth measured at any thread count.
-    pub fraction_of_best: f64,
-}
-
-/// What a sweep found, in numbers and in words.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Sweep {
-    /// "threads", "sizes" or "roofline".
-    pub kind: &'static str,
-    pub findings: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ceilings: Vec<Ceiling>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub break_even_n: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_wall: Option<MemoryWall>,
-}
-
-/// One line of `compare`: a kernel on every backend, side by side.
-#[derive(Clone, Debug, Serialize)]
-pub struct CompareRow {
-    pub kernel: String,
-    /// "GB/s" or "M paths/s".
-    pub unit: &'static str,
-    pub engine: Option<f64>,
-    pub rayon: Option<f64>,
-    pub gpu_kernel: Option<f64>,
-    pub gpu_end_to_end: Option<f64>,
-    /// GPU kernel-only over engine.
-    pub gpu_over_engine: Option<f64>,
-    /// Whether the GPU's results agree with the engine's, and within what.
-    pub agree: String,
-    pub agrees: bool,
-    /// Memory- or compute-bound, and the fraction of each device's best measured rate reached.
-    pub bound: String,
-}
-
-/// Everything one command measured, as `--json` writes it.
-#[derive(Serialize)]
-pub struct Document<'a> {
-    pub machine: &'a Machine,
-    pub command: String,
-    pub version: &'static str,
-    /// The GPU adapter the GPU rows ran on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<&'a AdapterSummary>,
-    /// Why the GPU rows are missing, when they are.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu_missing: Option<&'a str>,
-    /// Every adapter wgpu found (`devices` only).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub adapters: &'a [AdapterSummary],
-    pub stream: &'a [StreamRow],
-    pub mc: &'a [McRow],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub compare: &'a [CompareRow],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub roofline: &'a [RooflineRow],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<&'a Sweep>,
-}
-
-impl<'a> Document<'a> {
-    /// A document for this command line, with no rows yet.
-    pub fn new(machine: &'a Machine) -> Self {
-        Document {
-            machine,
-            // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
-            command: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" "),
-            version: env!("CARGO_PKG_VERSION"),
-            gpu: None,
-            gpu_missing: None,
-            adapters: &[],
-            stream: &[],
-            mc: &[],
-            compare: &[],
-            roofline: &[],
-            sweep: None,
-        }
-    }
-}
 
 pub fn roofline_table(rows: &[RooflineRow]) -> Table {
     let mut table = new_table(&[
@@ -254,11 +23,12 @@ pub fn roofline_table(rows: &[RooflineRow]) -> Table {
         "GFLOP/s",
         "GB/s",
         "median ms",
+        "spread",
         "valid",
     ]);
     for r in rows {
         table.add_row(vec![
-            Cell::new(r.backend),
+            Cell::new(r.backend.name()),
             num(threads(r.threads)),
             num(r.n.to_string()),
             num(r.fmas.to_string()),
@@ -266,7 +36,8 @@ pub fn roofline_table(rows: &[RooflineRow]) -> Table {
             num(format!("{:.2}", r.gflops)),
             num(format!("{:.2}", r.gbs)),
             num(format!("{:.4}", r.timing.median_s * 1e3)),
-            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+            num(spread(&r.timing)),
+            Cell::new(valid(r.valid)),
         ]);
     }
     table
@@ -279,25 +50,29 @@ pub fn roofline_csv(rows: &[RooflineRow]) -> Result<Vec<u8>> {
         "backend",
         "threads",
         "n",
+        "precision",
         "fmas",
         "flop_per_byte",
         "median_s",
         "min_s",
         "max_s",
+        "cv",
         "gflops",
         "gbs",
         "valid",
     ])?;
     for r in rows {
         w.write_record([
-            r.backend.to_string(),
+            r.backend.name().to_string(),
             r.threads.to_string(),
             r.n.to_string(),
+            r.precision.name().to_string(),
             r.fmas.to_string(),
             r.intensity.to_string(),
             r.timing.median_s.to_string(),
             r.timing.min_s.to_string(),
             r.timing.max_s.to_string(),
+            cv_field(&r.timing),
             r.gflops.to_string(),
             r.gbs.to_string(),
             r.valid.to_string(),
@@ -306,35 +81,78 @@ pub fn roofline_csv(rows: &[RooflineRow]) -> Result<Vec<u8>> {
     w.into_inner().context("writing CSV")
 }
 
-pub fn compare_table(rows: &[CompareRow]) -> Table {
+/// The compare table, 100 columns at most with the short agreement and bound cells (`verbose`:
+/// the full ones). Rates are GB/s for stream kernels and million paths/s for options, as the
+/// note under the table says: a unit column would not fit.
+pub fn compare_table(rows: &[CompareRow], verbose: bool) -> Table {
     let mut table = new_table(&[
-        "kernel",
-        "unit",
-        "engine",
-        "rayon",
-        "GPU kernel-only",
-        "GPU end-to-end",
-        "GPU / engine",
-        "agree",
-        "bound",
+        "kernel", "engine", "rayon", "GPU", "GPU e2e", "GPU/eng", "agree", "bound",
     ]);
-    let value = |v: Option<f64>| num(v.map_or("-".to_string(), |v| format!("{v:.2}")));
+    let value = |v: Option<f64>| num(v.map_or("-".to_string(), rate));
     for r in rows {
+        let (agree, bound) = if verbose || r.agree_short.is_empty() {
+            (&r.agree, &r.bound)
+        } else {
+            (&r.agree_short, &r.bound_short)
+        };
         table.add_row(vec![
             Cell::new(&r.kernel),
-            Cell::new(r.unit),
             value(r.engine),
             value(r.rayon),
             value(r.gpu_kernel),
             value(r.gpu_end_to_end),
             num(r
                 .gpu_over_engine
-                .map_or("-".to_string(), |v| format!("{v:.2}x"))),
-            Cell::new(&r.agree),
-            Cell::new(&r.bound),
+                .map_or("-".to_string(), |v| format!("{}x", rate(v)))),
+            Cell::new(agree),
+            Cell::new(bound),
         ]);
     }
     table
+}
+
+/// Three or four significant figures, never more than 7 characters below 10^7.
+fn rate(v: f64) -> String {
+    if v.abs() < 100.0 {
+        format!("{v:.2}")
+    } else if v.abs() < 10_000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// The compare rows as CSV: the table's columns with the full agreement and bound texts.
+pub fn compare_csv(rows: &[CompareRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "kernel",
+        "unit",
+        "engine",
+        "rayon",
+        "gpu_kernel",
+        "gpu_end_to_end",
+        "gpu_over_engine",
+        "agrees",
+        "agree",
+        "bound",
+    ])?;
+    let value = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in rows {
+        w.write_record([
+            r.kernel.clone(),
+            r.unit.name().to_string(),
+            value(r.engine),
+            value(r.rayon),
+            value(r.gpu_kernel),
+            value(r.gpu_end_to_end),
+            value(r.gpu_over_engine),
+            r.agrees.to_string(),
+            r.agree.clone(),
+            r.bound.clone(),
+        ])?;
+    }
+    w.into_inner().context("writing CSV")
 }
 
 /// The adapters wgpu found; `chosen` is the one the GPU backend would use.
@@ -379,39 +197,38 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
         "GB/s median",
         "GB/s best",
         "median ms",
-        "min ms",
-        "max ms",
+        "spread",
         "stores",
         "vs rayon",
         "valid",
     ]);
     for r in rows {
-        // The engine's lead over rayon on the same kernel, precision and size: the number the
-        // engine exists to move.
+        // The engine's lead over rayon on the same kernel, precision, size and thread count: the
+        // number the engine exists to move.
         let vs_rayon = rows
             .iter()
             .find(|o| {
-                o.backend == "rayon"
-                    && r.backend != "rayon"
+                o.backend == BackendKind::Rayon
+                    && r.backend != BackendKind::Rayon
                     && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n)
+                    && (r.backend == BackendKind::Gpu || o.threads == r.threads)
             })
             .map_or(String::new(), |o| {
                 format!("{:.2}x", r.gbs_median / o.gbs_median)
             });
         table.add_row(vec![
-            Cell::new(r.kernel),
-            Cell::new(r.backend),
-            Cell::new(r.precision),
+            Cell::new(r.kernel.name()),
+            Cell::new(r.backend.name()),
+            Cell::new(r.precision.name()),
             num(threads(r.threads)),
             num(r.n.to_string()),
             num(format!("{:.2}", r.gbs_median)),
             num(format!("{:.2}", r.gbs_best)),
             num(format!("{:.4}", r.timing.median_s * 1e3)),
-            num(format!("{:.4}", r.timing.min_s * 1e3)),
-            num(format!("{:.4}", r.timing.max_s * 1e3)),
+            num(spread(&r.timing)),
             Cell::new(stores_cell(r)),
             num(vs_rayon),
-            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+            Cell::new(valid(r.valid)),
         ]);
     }
     table
@@ -422,13 +239,13 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
 fn stores_cell(r: &StreamRow) -> String {
     match (r.stores, r.store_probe) {
         (None, _) => "-".to_string(),
-        (Some(k), None) => stores_name(k).to_string(),
+        (Some(k), None) => store_kind_name(k).to_string(),
         (Some(k), Some(p)) => {
             let ratio = match k {
                 Stores::Streaming => p.streaming_gbs / p.cached_gbs,
                 Stores::Cached => p.cached_gbs / p.streaming_gbs,
             };
-            format!("{} {ratio:.2}x", stores_name(k))
+            format!("{} {ratio:.2}x", store_kind_name(k))
         }
     }
 }
@@ -439,7 +256,7 @@ pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
     let mut backends: Vec<&str> = rows
         .iter()
         .filter(|r| r.stores.is_some())
-        .map(|r| r.backend)
+        .map(|r| r.backend.name())
         .collect();
     backends.dedup();
     let lines: Vec<String> = backends
@@ -447,7 +264,7 @@ pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
         .map(|b| {
             let kinds: Vec<String> = rows
                 .iter()
-                .filter(|r| r.backend == *b && r.stores.is_some())
+                .filter(|r| r.backend.name() == *b && r.stores.is_some())
                 .map(|r| format!("{} {}", r.kernel, stores_cell(r)))
                 .collect();
             format!("stores on {b}: {}", kinds.join(", "))
@@ -464,6 +281,7 @@ pub fn mc_table(rows: &[McRow]) -> Table {
         "paths",
         "steps",
         "M paths/s",
+        "spread",
         "price",
         "std error",
         "reference",
@@ -472,22 +290,70 @@ pub fn mc_table(rows: &[McRow]) -> Table {
     ]);
     for r in rows {
         table.add_row(vec![
-            Cell::new(r.option),
-            Cell::new(r.backend),
+            Cell::new(r.option.name()),
+            Cell::new(r.backend.name()),
             num(threads(r.threads)),
             num(r.paths.to_string()),
             num(r.steps.to_string()),
             num(format!("{:.1}", r.paths_per_s / 1e6)),
+            num(spread(&r.timing)),
             num(format!("{:.6}", r.price)),
             num(format!("{:.6}", r.std_error)),
             num(r
                 .reference
                 .map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
             num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
-            Cell::new(if r.valid { "yes" } else { "FAILED" }),
+            Cell::new(valid(r.valid)),
         ]);
     }
     table
+}
+
+/// Monte Carlo rows as CSV, one line per option and backend.
+pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "option",
+        "backend",
+        "threads",
+        "paths",
+        "steps",
+        "seed",
+        "num_times",
+        "median_s",
+        "min_s",
+        "max_s",
+        "cv",
+        "paths_per_s",
+        "price",
+        "std_error",
+        "reference",
+        "z_score",
+        "valid",
+    ])?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in rows {
+        w.write_record([
+            r.option.name().to_string(),
+            r.backend.name().to_string(),
+            r.threads.to_string(),
+            r.paths.to_string(),
+            r.steps.to_string(),
+            r.seed.to_string(),
+            (r.reps + 1).to_string(),
+            r.timing.median_s.to_string(),
+            r.timing.min_s.to_string(),
+            r.timing.max_s.to_string(),
+            cv_field(&r.timing),
+            r.paths_per_s.to_string(),
+            r.price.to_string(),
+            r.std_error.to_string(),
+            opt(r.reference),
+            opt(r.z_score),
+            r.valid.to_string(),
+        ])?;
+    }
+    w.into_inner().context("writing CSV")
 }
 
 pub fn machine_table(m: &Machine) -> Table {
@@ -536,6 +402,48 @@ pub fn machine_table(m: &Machine) -> Table {
     table
 }
 
+/// The coefficient of variation of the timed repetitions, flagged past [`NOISY_CV`].
+fn spread(t: &Timing) -> String {
+    match t.cv {
+        None => "-".to_string(),
+        Some(cv) if t.noisy() => format!("{:.1}% noisy", 100.0 * cv),
+        Some(cv) => format!("{:.1}%", 100.0 * cv),
+    }
+}
+
+fn cv_field(t: &Timing) -> String {
+    t.cv.map_or(String::new(), |cv| format!("{cv:.6}"))
+}
+
+fn valid(v: bool) -> &'static str {
+    if v { "yes" } else { "FAILED" }
+}
+
+/// Lines that qualify every table of a document: a busy machine, noisy rows.
+pub fn caveats(doc: &Document) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(per_core) = doc.busy_load() {
+        let [one, five, fifteen] = doc.machine.load_average;
+        lines.push(format!(
+            "load average {one:.2} {five:.2} {fifteen:.2} when the run started: {per_core:.2} per allowed core, above {BUSY_LOAD_PER_CORE}: other work competed for the cores"
+        ));
+    }
+    let timings = doc
+        .stream
+        .iter()
+        .map(|r| &r.timing)
+        .chain(doc.mc.iter().map(|r| &r.timing))
+        .chain(doc.roofline.iter().map(|r| &r.timing));
+    let (noisy, all) = timings.fold((0, 0), |(n, a), t| (n + usize::from(t.noisy()), a + 1));
+    if noisy > 0 {
+        lines.push(format!(
+            "{noisy} of {all} rows noisy: their repetitions vary by more than {:.0}% (coefficient of variation); their medians are loose",
+            100.0 * NOISY_CV
+        ));
+    }
+    lines
+}
+
 fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::ASCII_MARKDOWN);
@@ -558,8 +466,9 @@ fn num(text: String) -> Cell {
     Cell::new(text).set_alignment(CellAlignment::Right)
 }
 
-/// BabelStream's CSV columns, then HexPylot's own: which backend and precision, the median, and
-/// whether the run validated.
+/// BabelStream's CSV columns (its `function` names, `num_times` counting the warm-up as it does),
+/// then HexPylot's own: backend, precision, threads, the median, the coefficient of variation,
+/// whether the run validated, and the store kind.
 pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -575,27 +484,74 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         "precision",
         "threads",
         "median_runtime",
+        "cv",
         "valid",
         "stores",
     ])?;
     for r in rows {
-        let sizeof = if r.precision == "f64" { 8 } else { 4 };
         w.write_record([
-            r.kernel.to_string(),
-            r.reps.to_string(),
+            r.kernel.spec().babelstream.to_string(),
+            (r.reps + 1).to_string(),
             r.n.to_string(),
-            sizeof.to_string(),
+            r.precision.bytes().to_string(),
             format!("{:.3}", r.gbs_best * 1e3),
             format!("{:.9}", r.timing.min_s),
             format!("{:.9}", r.timing.max_s),
             format!("{:.9}", r.timing.mean_s),
-            r.backend.to_string(),
-            r.precision.to_string(),
+            r.backend.name().to_string(),
+            r.precision.name().to_string(),
             r.threads.to_string(),
             format!("{:.9}", r.timing.median_s),
+            cv_field(&r.timing),
             r.valid.to_string(),
-            r.stores.map_or("", stores_name).to_string(),
+            r.stores.map_or("", store_kind_name).to_string(),
         ])?;
     }
     w.into_inner().context("finishing the CSV")
+}
+
+/// The CSV of a document: the compare rows where it has them, else the roofline points, else
+/// the stream rows in BabelStream's format, else the Monte Carlo rows.
+pub fn csv(doc: &Document) -> Result<Vec<u8>> {
+    if !doc.compare.is_empty() {
+        compare_csv(&doc.compare)
+    } else if !doc.roofline.is_empty() {
+        roofline_csv(&doc.roofline)
+    } else if !doc.stream.is_empty() {
+        stream_csv(&doc.stream)
+    } else {
+        mc_csv(&doc.mc)
+    }
+}
+
+/// Every row's validation in full, one line each (`--verbose`).
+pub fn checks(doc: &Document) -> Vec<String> {
+    let stream = doc.stream.iter().map(|r| {
+        format!(
+            "check: {} on {} ({}, n = {}): {}",
+            r.kernel.name(),
+            r.backend.name(),
+            r.precision.name(),
+            r.n,
+            r.check
+        )
+    });
+    let mc = doc.mc.iter().map(|r| {
+        format!(
+            "check: {} on {} ({} paths): {}",
+            r.option.name(),
+            r.backend.name(),
+            r.paths,
+            r.check
+        )
+    });
+    let roofline = doc.roofline.iter().map(|r| {
+        format!(
+            "check: roofline on {} at {} FMAs: {}",
+            r.backend.name(),
+            r.fmas,
+            r.check
+        )
+    });
+    stream.chain(mc).chain(roofline).collect()
 }

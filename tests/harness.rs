@@ -49,7 +49,7 @@ proptest! {
                 prop_assert!(r.valid, "{} on {} n={} t={} {:?}: {}", r.kernel, r.backend, n, threads, policy, r.check);
                 // The probe refills the arrays after its runs (else the exact check above fails);
                 // each writing kernel states its store kind, dot none.
-                let writes = r.kernel != "dot";
+                let writes = r.kernel != StreamKernel::Dot;
                 prop_assert_eq!(r.stores.is_some(), writes);
                 prop_assert_eq!(r.store_probe.is_some(), writes && policy == StorePolicy::Auto);
                 if let (Some(fixed), true) = (policy.fixed(), writes) {
@@ -135,9 +135,9 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
             for threads in [1, 2, 3, 5] {
                 let outcome = run_mc(&mut *backend(kind, threads), &cfg).unwrap();
                 assert!(
-                    outcome.row.valid,
+                    outcome.valid,
                     "{payoff:?} {kind:?} t={threads}: {}",
-                    outcome.row.check
+                    outcome.check
                 );
                 seen.push((kind, threads, outcome.sums));
             }
@@ -193,8 +193,7 @@ fn reference_prices_through_the_harness() {
             },
         )
         .unwrap();
-        let (price, se, reference, se_ref) =
-            (outcome.row.price, outcome.row.std_error, num(7), num(8));
+        let (price, se, reference, se_ref) = (outcome.price, outcome.std_error, num(7), num(8));
         let tolerance = 4.0 * (se * se + se_ref * se_ref).sqrt();
         assert!(
             (price - reference).abs() <= tolerance,
@@ -203,7 +202,7 @@ fn reference_prices_through_the_harness() {
             &r[2],
             steps
         );
-        assert!(outcome.row.valid, "{}: {}", &r[0], outcome.row.check);
+        assert!(outcome.valid, "{}: {}", &r[0], outcome.check);
         rows += 1;
     }
     assert_eq!(rows, 60);

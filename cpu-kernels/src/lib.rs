@@ -27,6 +27,24 @@ pub mod philox;
 pub mod roofline;
 pub mod stream;
 
+/// The SIMD path the run-time dispatch takes on this CPU: the AVX-512 clones (the `multiversion`
+/// target `x86_64+avx512f+avx512bw+avx512vl+avx512dq`) when the CPU has all four, else the
+/// build's AVX2 + FMA floor. Recorded with every result: the same binary runs different code on
+/// different machines.
+pub fn simd_path() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+        {
+            return "avx512";
+        }
+    }
+    "avx2"
+}
+
 /// The floating-point element types the kernels are generic over (`f32` and `f64`).
 pub trait Real:
     Copy

@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::stream::{Stores, dot_relative_error_bound};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::SharedArray;
 use crate::kernels::{Element, StreamKernel};
@@ -156,7 +156,9 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// The HexPylot engine: persistent pinned workers, barrier-separated phases.
@@ -168,6 +170,12 @@ pub enum BackendKind {
 }
 
 /// What building a backend needs.
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 pub struct Setup<'a> {
     /// One CPU thread per entry.
     pub cores: &'a [CoreId],

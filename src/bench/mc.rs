@@ -5,10 +5,10 @@ use std::time::Instant;
 use anyhow::Result;
 use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 
-use super::{Progress, Timing};
+use super::Progress;
 use crate::backend::Backend;
 use crate::kernels::OptionKind;
-use crate::report::McRow;
+use crate::results::{CheckMethod, Market, McRow, Timing};
 
 /// A price further than this many standard errors from its reference is wrong, not unlucky
 /// (probability ~6e-5 for a correct estimator).
@@ -22,17 +22,11 @@ pub struct McConfig {
     pub reps: usize,
 }
 
-pub struct McOutcome {
-    pub row: McRow,
-    /// The raw sums, for comparing backends bit for bit.
-    pub sums: McSums,
-}
-
 /// Prices the option `reps` times, checks that every repetition gave the very same sums, and
 /// validates the price: within `Z_LIMIT` standard errors of the closed form where one exists;
 /// arithmetic Asians have none, and are held to the bound AM ≥ GM gives against the geometric
 /// Asian's closed form (call ≥ geometric call, put ≤ geometric put).
-pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
+pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
     let (kind, threads) = (backend.kind(), backend.threads());
     let mut times = vec![0.0; cfg.reps];
     // Host clock around each call: for an offload device, parameters in, kernel, sums out.
@@ -109,13 +103,21 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
         valid = false;
         check = "repetitions of the same seed gave different sums".into();
     }
-    let row = McRow {
-        option: OptionKind(cfg.params.payoff).name(),
-        backend: kind.name(),
+    let p = &cfg.params;
+    Ok(McRow {
+        option: OptionKind(p.payoff),
+        backend: kind,
         threads,
         paths: cfg.paths,
-        steps: cfg.params.steps,
-        seed: cfg.params.seed,
+        steps: p.steps,
+        seed: p.seed,
+        market: Some(Market {
+            s0: p.s0,
+            strike: p.strike,
+            rate: p.rate,
+            sigma: p.sigma,
+            maturity: p.maturity,
+        }),
         reps: times.len() - 1,
         timing,
         paths_per_s: cfg.paths as f64 / timing.median_s,
@@ -123,32 +125,13 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
         std_error,
         reference,
         z_score,
-        method: method.name(),
+        method,
         check,
         valid,
+        sums: Some(sums.into()),
         kernel_s: offload.then_some(timing.median_s),
         end_to_end_s,
-    };
-    Ok(McOutcome { row, sums })
-}
-
-/// How a price was held to its reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CheckMethod {
-    /// Within `Z_LIMIT` standard errors.
-    ZScore,
-    /// Within the f32 rounding bound (`cpu_kernels::mc::rounding_bound`) plus `Z_LIMIT` standard
-    /// errors, which it exceeds.
-    ZeroVariance,
-}
-
-impl CheckMethod {
-    fn name(self) -> &'static str {
-        match self {
-            CheckMethod::ZScore => "z-score",
-            CheckMethod::ZeroVariance => "zero-variance",
-        }
-    }
+    })
 }
 
 /// Probability below which a run whose every payoff is zero counts as implausible: the two-sided

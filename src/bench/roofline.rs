@@ -2,13 +2,11 @@
 
 use std::time::Instant;
 
+use super::Progress;
+use crate::backend::Backend;
+use crate::results::{Ceiling, MemoryLevel, Precision, RooflineRow, Timing};
 use anyhow::Result;
 use cpu_kernels::roofline::{roofline_bytes, roofline_flops, roofline_gold};
-use serde::Serialize;
-
-use super::{Progress, Timing};
-use crate::backend::Backend;
-use crate::report::RooflineRow;
 
 /// The element every run starts from, and the FMA's constants: x ↦ 0.999·x + 0.001 contracts
 /// towards 1, so any number of FMAs keeps the values normal and nothing overflows.
@@ -54,9 +52,10 @@ pub fn run_roofline(backend: &mut dyn Backend, cfg: &RooflineConfig) -> Result<V
         let (valid, check) = check(&backend.roofline_read()?, gold, tolerance);
         let timing = Timing::from_times(&mut times[1..]);
         rows.push(RooflineRow {
-            backend: kind.name(),
+            backend: kind,
             threads,
             n: cfg.n,
+            precision: Precision::F32,
             fmas,
             intensity: roofline_flops(1, fmas) / roofline_bytes::<f32>(1),
             gflops: roofline_flops(cfg.n, fmas) / timing.median_s / 1e9,
@@ -88,31 +87,24 @@ fn check(x: &[f32], gold: f32, tolerance: f64) -> (bool, String) {
     (worst <= tolerance, text)
 }
 
-/// One device's two ceilings, as the roofline model draws them: attainable GFLOP/s =
-/// min(bandwidth · intensity, compute).
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Ceiling {
-    pub backend: String,
-    pub bandwidth_gbs: f64,
-    pub compute_gflops: f64,
-    /// FLOP/byte where the two meet.
-    pub ridge: f64,
-}
-
 /// Fits the ceilings to measured points: the bandwidth ceiling is the best bandwidth any point
 /// reached (the low-intensity points sit on it), the compute ceiling the best FLOP rate (the
-/// high-intensity points sit on it), as the Empirical Roofline Toolkit reports them. `None` with
-/// no valid point.
-pub fn fit_ceiling(rows: &[RooflineRow]) -> Option<Ceiling> {
+/// high-intensity points sit on it), as the Empirical Roofline Toolkit reports them; `level` is
+/// where the array lived. `None` with no valid point.
+pub fn fit_ceiling(rows: &[RooflineRow], level: MemoryLevel) -> Option<Ceiling> {
     let valid: Vec<&RooflineRow> = rows.iter().filter(|r| r.valid).collect();
-    let backend = valid.first()?.backend.to_string();
+    let first = valid.first()?;
     let bandwidth_gbs = valid.iter().map(|r| r.gbs).fold(0.0, f64::max);
     let compute_gflops = valid.iter().map(|r| r.gflops).fold(0.0, f64::max);
     (bandwidth_gbs > 0.0 && compute_gflops > 0.0).then(|| Ceiling {
-        backend,
+        backend: first.backend,
         bandwidth_gbs,
         compute_gflops,
         ridge: compute_gflops / bandwidth_gbs,
+        level: Some(level),
+        threads: Some(first.threads),
+        n: Some(first.n),
+        precision: Some(first.precision),
     })
 }
 
@@ -123,9 +115,10 @@ mod tests {
     fn row(intensity: f64, gflops: f64) -> RooflineRow {
         let median_s = 1.0;
         RooflineRow {
-            backend: "engine",
+            backend: crate::backend::BackendKind::Engine,
             threads: 2,
             n: 1,
+            precision: Precision::F32,
             fmas: (intensity * 4.0) as u32,
             intensity,
             timing: Timing {
@@ -133,6 +126,7 @@ mod tests {
                 min_s: median_s,
                 max_s: median_s,
                 mean_s: median_s,
+                cv: None,
             },
             gflops,
             gbs: if intensity > 0.0 {
@@ -157,10 +151,11 @@ mod tests {
         let mut wild = row(1.0, 1e6);
         wild.valid = false;
         rows.push(wild);
-        let c = fit_ceiling(&rows).expect("valid points");
+        let c = fit_ceiling(&rows, MemoryLevel::Dram).expect("valid points");
         assert!((c.bandwidth_gbs - bw).abs() < 1e-9, "{c:?}");
         assert!((c.compute_gflops - peak).abs() < 1e-9, "{c:?}");
         assert!((c.ridge - 3.75).abs() < 1e-9, "{c:?}");
-        assert_eq!(fit_ceiling(&[]), None);
+        assert_eq!(fit_ceiling(&[], MemoryLevel::Dram), None);
+        assert_eq!(c.level, Some(MemoryLevel::Dram));
     }
 }

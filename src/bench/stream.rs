@@ -7,12 +7,12 @@ use std::time::Instant;
 use anyhow::Result;
 use cpu_kernels::stream::Stores;
 
-use super::{Progress, Timing};
+use super::Progress;
 use crate::backend::{Backend, Stream};
 use crate::kernels::{
     Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay, passes,
 };
-use crate::report::{StoreProbe, StreamRow};
+use crate::results::{StoreProbe, StreamRow, Timing};
 
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
@@ -111,26 +111,34 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
             // The first repetition is the warm-up.
             let timing =
                 Timing::from_times(&mut times[1..].iter().map(|rep| rep[k]).collect::<Vec<_>>());
-            let (valid, check) = match (&arrays, kernel, &dot_check) {
-                (Err(e), ..) => (false, e.clone()),
-                (Ok(_), StreamKernel::Dot, Some(Err(e))) => (false, e.clone()),
-                (Ok(_), StreamKernel::Dot, Some(Ok(ok))) => (true, ok.clone()),
-                (Ok(ok), ..) => (true, ok.clone()),
+            let (max_rel_err, check) = match (&arrays, kernel, &dot_check) {
+                (Err(e), ..) | (Ok(_), StreamKernel::Dot, Some(Err(e))) => (None, e.clone()),
+                (Ok(_), StreamKernel::Dot, Some(Ok((err, ok)))) | (Ok((err, ok)), ..) => {
+                    (Some(*err), ok.clone())
+                }
             };
-            StreamRow::new(
+            let valid = max_rel_err.is_some();
+            let bytes = kernel.bytes(cfg.n, size_of::<T>());
+            let offload = backend.is_offload();
+            StreamRow {
                 kernel,
-                kind,
-                T::NAME,
+                backend: kind,
+                precision: T::PRECISION,
                 threads,
-                cfg.n,
-                kernel.bytes(cfg.n, size_of::<T>()),
+                n: cfg.n,
+                bytes_per_rep: bytes,
+                reps: cfg.reps - 1,
                 timing,
-                cfg.reps - 1,
+                gbs_median: bytes as f64 / timing.median_s / 1e9,
+                gbs_best: bytes as f64 / timing.min_s / 1e9,
                 valid,
                 check,
-            )
-            .with_device_times(backend.is_offload(), end_to_end[k])
-            .with_stores(stores[k], probes[k])
+                max_rel_err,
+                kernel_s: offload.then_some(timing.median_s),
+                end_to_end_s: end_to_end[k].filter(|_| offload).map(|t| t.median_s),
+                stores: stores[k],
+                store_probe: probes[k],
+            }
         })
         .collect())
 }
@@ -242,7 +250,7 @@ fn check_arrays<T: Element>(
     arrays: &[Cow<'_, [T]>; 3],
     gold: &Gold<T>,
     tolerance: f64,
-) -> Result<String, String> {
+) -> Result<(f64, String), String> {
     let mut worst = 0.0f64;
     for (name, array, expected) in [
         ("a", &arrays[0], gold.a),
@@ -271,17 +279,22 @@ fn check_arrays<T: Element>(
         }
         worst = array.iter().fold(worst, |w, &x| w.max(error(x)));
     }
-    Ok(if tolerance == 0.0 {
+    let text = if tolerance == 0.0 {
         "exact".to_string()
     } else {
         format!("max rel err {worst:.1e} (bound {tolerance:.1e})")
-    })
+    };
+    Ok((worst, text))
 }
 
 /// The dot product may differ from n·a·b by the summation error only (and by the elements'
 /// own tolerance); the backend derives the bound from its reduction.
-fn check_dot(dot: f64, gold: f64, bound: f64) -> Result<String, String> {
+fn check_dot(dot: f64, gold: f64, bound: f64) -> Result<(f64, String), String> {
     let error = ((dot - gold) / gold).abs();
     let text = format!("dot {dot:.9e} vs {gold:.9e}: rel err {error:.1e} (bound {bound:.1e})");
-    if error <= bound { Ok(text) } else { Err(text) }
+    if error <= bound {
+        Ok((error, text))
+    } else {
+        Err(text)
+    }
 }

@@ -1,4 +1,7 @@
-//! The `hexpylot` command line: `stream`, `mc` and `devices`.
+//! The `hexpylot` command line. Every measuring command is configure → run → render: its
+//! arguments become a [`Plan`] and a set of backends (all checked before anything is allocated),
+//! [`crate::runner`] runs and cross-checks it, and [`render`] prints and writes the one
+//! [`Document`] it produced.
 //!
 //! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result (or standard
 //! output could not be written: one line on stderr; a broken pipe only ends the printing), 2 for bad
@@ -6,25 +9,27 @@
 //! allocated or measured), 128 + the signal for SIGHUP, SIGINT and SIGTERM (129, 130, 143).
 
 mod compare;
+mod diff;
 mod parse;
 mod sweep;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use core_affinity::CoreId;
 use cpu_kernels::mc::McParams;
 
 use crate::backend::{Backend, BackendKind, Setup, Stream};
-use crate::bench::{McConfig, StreamConfig, run_mc, run_stream};
+use crate::bench::{McConfig, StreamConfig};
 use crate::gpu::GpuError;
 use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::output::{self, OutputError, OutputFile};
-use crate::report::{self, Document, McRow, StreamRow};
+use crate::report;
+use crate::results::{Document, Precision, default_label};
+use crate::runner::{Collected, Plan, plural};
 use crate::say;
 
 #[derive(Parser, Debug)]
@@ -52,6 +57,8 @@ enum Command {
     Sweep(sweep::SweepCommand),
     /// PNG charts from result files (JSON from the sweeps and runs, JSON lines from the peers).
     Chart(ChartArgs),
+    /// Two result files side by side: each matching row's rate in both and their ratio.
+    Diff(diff::DiffArgs),
     /// The machine: CPU, cores, caches, memory, and the GPU adapters wgpu finds.
     Devices(DevicesArgs),
 }
@@ -67,13 +74,23 @@ struct ChartArgs {
 
 #[derive(Args, Debug)]
 struct CompareArgs {
+    /// Backends to run, comma separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "engine,rayon,gpu"
+    )]
+    backends: Vec<BackendKind>,
     /// Elements per stream array: 33554432, 2^25 or 32Mi.
     #[arg(long, default_value = "2^25", value_parser = parse::size, allow_hyphen_values = true)]
     size: u64,
+    #[arg(long, value_enum, default_value = "f32")]
+    precision: Precision,
     /// Monte Carlo paths: 16777216, 2^24 or 16Mi.
     #[arg(long, default_value = "2^24", value_parser = parse::size, allow_hyphen_values = true)]
     paths: u64,
-    /// Monitoring dates of the arithmetic Asian option.
+    /// Monitoring dates of the arithmetic Asian option (the European option has one).
     #[arg(long, default_value = "52", value_parser = parse::positive, allow_hyphen_values = true)]
     steps: usize,
     /// Repetitions of the stream set; the first is a warm-up and is not timed.
@@ -82,10 +99,11 @@ struct CompareArgs {
     /// Repetitions of each Monte Carlo run; the first is a warm-up and is not timed.
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
     mc_reps: usize,
-    /// Philox key for the Monte Carlo runs.
+    /// Philox key: the same seed gives the same paths on every backend and thread count.
     #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
     seed: u64,
-    /// A `sweep roofline --json` file: "bound" then uses its measured bandwidth ceilings.
+    /// A `sweep roofline --json` file of this machine, precision and thread count: "bound" then
+    /// uses its measured bandwidth ceilings.
     #[arg(long)]
     roofline: Option<PathBuf>,
     #[command(flatten)]
@@ -105,32 +123,32 @@ struct StreamArgs {
     )]
     backends: Vec<BackendKind>,
     /// Kernels to run, comma separated; they run in BabelStream's order whatever the order given.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "copy,scale,add,triad,dot,nstream"
-    )]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = StreamKernel::ALL)]
     kernels: Vec<StreamKernel>,
     /// Elements per array: 33554432, 2^25 or 32Mi.
     #[arg(long, default_value = "2^25", value_parser = parse::size, allow_hyphen_values = true)]
     size: u64,
     #[arg(long, value_enum, default_value = "f32")]
     precision: Precision,
-    #[command(flatten)]
-    common: Common,
     /// Repetitions of the kernel set; the first is a warm-up and is not timed.
     #[arg(long, default_value = "100", value_parser = parse::positive, allow_hyphen_values = true)]
     reps: usize,
-    /// Also write BabelStream's CSV here.
-    #[arg(long)]
-    csv: Option<PathBuf>,
     #[command(flatten)]
     stores: StoresArg,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Debug)]
 struct McArgs {
+    /// Backends to run, comma separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "engine,rayon"
+    )]
+    backends: Vec<BackendKind>,
     #[arg(long, value_enum, default_value = "european-call")]
     option: OptionKind,
     /// Spot price.
@@ -147,7 +165,8 @@ struct McArgs {
     /// Years to maturity.
     #[arg(long, default_value = "1", value_parser = parse::positive_real, allow_hyphen_values = true)]
     maturity: f64,
-    /// Monitoring dates t_i = i·T/N, i = 1..N (default 1 for European options, 52 for Asians).
+    /// Monitoring dates t_i = i·T/N, i = 1..N (default 1 for European and digital options, 52
+    /// for Asians).
     #[arg(long, value_parser = parse::positive, allow_hyphen_values = true)]
     steps: Option<usize>,
     /// Simulated paths: 16777216, 2^24 or 16Mi.
@@ -156,31 +175,35 @@ struct McArgs {
     /// Philox key: the same seed gives the same paths on every backend and thread count.
     #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
     seed: u64,
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "engine,rayon"
-    )]
-    backends: Vec<BackendKind>,
-    #[command(flatten)]
-    common: Common,
     /// Repetitions; the first is a warm-up and is not timed.
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
     reps: usize,
+    #[command(flatten)]
+    common: Common,
 }
 
+/// The flags every measuring command has, with the same meaning.
 #[derive(Args, Debug)]
 struct Common {
     /// Worker threads, one per core (default: every core this process may use).
     #[arg(long, value_parser = parse::positive, allow_hyphen_values = true)]
     threads: Option<usize>,
-    /// Write the results as JSON here (atomically).
+    /// Write the results as JSON here (atomically; `-` is standard output).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the rows as CSV here: BabelStream's columns for stream rows, see
+    /// docs/results.md for the others.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// The name of this run in charts and diffs (default: host, command and size).
+    #[arg(long)]
+    label: Option<String>,
     /// The GPU adapter to use: a substring of its name (see `hexpylot devices`).
     #[arg(long)]
     adapter: Option<String>,
+    /// Print every row's table and each check in full.
+    #[arg(long)]
+    verbose: bool,
 }
 
 /// `--stores`, on every command that runs the stream set.
@@ -203,12 +226,6 @@ struct DevicesArgs {
     adapter: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Precision {
-    F32,
-    F64,
-}
-
 /// Bad input: reported as one line, exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -229,14 +246,7 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let rendered = e.render().to_string();
-            eprintln!(
-                "{}",
-                rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("error: invalid arguments")
-            );
+            eprintln!("{}", one_line(&e.render().to_string()));
             return ExitCode::from(2);
         }
     };
@@ -255,6 +265,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// clap's error as one line: its first line, with the valid values it lists on a later line
+/// ("[possible values: …]") appended.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim);
+    let first = lines
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .to_string();
+    match lines.find(|l| l.starts_with("[possible values:")) {
+        Some(values) => format!("{first} {values}"),
+        None => first,
+    }
+}
+
 /// Runs the command; `Ok(false)` when some run failed validation.
 fn run(cli: Cli) -> Result<bool> {
     // Before anything is pinned: the engine pins the thread that drives it.
@@ -266,10 +290,11 @@ fn run(cli: Cli) -> Result<bool> {
     }
     let machine = Machine::probe(&cores);
     match cli.command {
-        Command::Stream(args) => stream(args, &cores, &machine),
-        Command::Mc(args) => mc(args, &cores, &machine),
-        Command::Compare(args) => compare::compare(args, &cores, &machine),
-        Command::Sweep(command) => sweep::sweep(command, &cores, &machine),
+        Command::Stream(args) => stream(args, &cores, machine),
+        Command::Mc(args) => mc(args, &cores, machine),
+        Command::Compare(args) => compare::compare(args, &cores, machine),
+        Command::Sweep(command) => sweep::sweep(command, &cores, machine),
+        Command::Diff(args) => diff::diff(args),
         Command::Chart(args) => {
             let written =
                 crate::chart::render(&args.files, &args.out).map_err(|e| usage(e.to_string()))?;
@@ -278,33 +303,34 @@ fn run(cli: Cli) -> Result<bool> {
             }
             Ok(true)
         }
-        Command::Devices(args) => {
-            let json = args.json.as_deref().map(reserve).transpose()?;
-            say!("{}", report::machine_table(&machine));
-            let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
-            if adapters.is_empty() {
-                say!("GPU adapters: none found ({})", GpuError::NoAdapter);
-            } else {
-                say!("{}", report::adapters_table(&adapters, chosen));
-                match (&args.adapter, chosen) {
-                    (Some(wanted), None) => {
-                        return Err(usage(format!("no GPU adapter matches {wanted:?}")));
-                    }
-                    _ => say!("* the adapter the GPU backend uses"),
-                }
+        Command::Devices(args) => devices(args, machine),
+    }
+}
+
+fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
+    let json = args.json.as_deref().map(reserve).transpose()?;
+    say!("{}", report::machine_table(&machine));
+    let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
+    if adapters.is_empty() {
+        say!("GPU adapters: none found ({})", GpuError::NoAdapter);
+    } else {
+        say!("{}", report::adapters_table(&adapters, chosen));
+        match (&args.adapter, chosen) {
+            (Some(wanted), None) => {
+                return Err(usage(format!("no GPU adapter matches {wanted:?}")));
             }
-            if let Some(out) = json {
-                write_json(
-                    out,
-                    &Document {
-                        adapters: &adapters,
-                        ..Document::new(&machine)
-                    },
-                )?;
-            }
-            Ok(true)
+            _ => say!("* the adapter the GPU backend uses"),
         }
     }
+    if let Some(out) = json {
+        let label = default_label(&machine.hostname, &command_line());
+        let doc = Document {
+            adapters,
+            ..Document::new(machine, label)
+        };
+        out.commit(&doc.to_json()?)?;
+    }
+    Ok(true)
 }
 
 /// The stream request, checked before anything is allocated: the size fits host memory and the
@@ -317,7 +343,7 @@ fn stream_config(
     stores: &StoresArg,
     machine: &Machine,
 ) -> Result<StreamConfig> {
-    let elem = precision_bytes(precision);
+    let elem = precision.bytes() as u128;
     let n = usize::try_from(size).map_err(|_| {
         usage(format!(
             "--size {size} does not fit this machine's address space"
@@ -329,7 +355,7 @@ fn stream_config(
         return Err(usage(format!(
             "--size {n} needs {} for three {} arrays, but only {} of memory is available",
             human_bytes(need),
-            precision_name(precision),
+            precision.name(),
             human_bytes(available)
         )));
     }
@@ -360,14 +386,7 @@ fn check_reps(reps: usize, flag: &str) -> Result<()> {
     Ok(())
 }
 
-fn precision_bytes(p: Precision) -> u128 {
-    match p {
-        Precision::F32 => 4,
-        Precision::F64 => 8,
-    }
-}
-
-fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
+fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;
     let cfg = stream_config(
         args.size,
@@ -375,68 +394,32 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: &Machine) -> Result<bool>
         args.reps,
         &args.kernels,
         &args.stores,
-        machine,
+        &machine,
     )?;
-    let (n, elem) = (cfg.n, precision_bytes(args.precision));
-    let backends = dedup(&args.backends);
-    let (json, csv) = reserve_json_csv(args.common.json.as_deref(), args.csv.as_deref())?;
-    let mut opened = open(&backends, &setup(&args.common, cores, threads))?;
-    for b in &opened.backends {
-        match args.precision {
-            Precision::F32 => Stream::<f32>::check_size(&**b, n),
-            Precision::F64 => Stream::<f64>::check_size(&**b, n),
-        }
-        .map_err(limit_is_usage)?;
-    }
-
+    let outputs = Outputs::reserve(&args.common)?;
+    let plan = Plan {
+        stream: Some((args.precision, cfg)),
+        ..Plan::default()
+    };
+    let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
+    let n = plan.stream.as_ref().map_or(0, |(_, c)| c.n);
     say!(
-        "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {threads} threads on {}",
-        precision_name(args.precision),
-        human_bytes(elem * n as u128),
+        "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {} on {}",
+        args.precision.name(),
+        human_bytes(args.precision.bytes() as u128 * n as u128),
         args.reps,
+        plural(threads, "thread"),
         machine.cpu_model
     );
     opened.describe_gpu();
-    let mut rows: Vec<StreamRow> = Vec::new();
-    let mut ok = opened.gpu_ok();
-    for backend in &mut opened.backends {
-        let result = match args.precision {
-            Precision::F32 => run_stream::<f32, _>(&mut **backend, &cfg),
-            Precision::F64 => run_stream::<f64, _>(&mut **backend, &cfg),
-        };
-        match result {
-            Ok(r) => rows.extend(r),
-            Err(e) => {
-                ok = false;
-                eprintln!("FAILED: stream on {}: {e:#}", backend.kind().name());
-            }
-        }
-    }
-    say!("{}", report::stream_table(&rows));
-    for r in rows.iter().filter(|r| !r.valid) {
-        ok = false;
-        eprintln!(
-            "FAILED: {} on {} ({}): {}",
-            r.kernel, r.backend, r.precision, r.check
-        );
-    }
-    // Both files or, as far as it can be helped, neither (see output::commit_all).
-    let mut outputs = Vec::new();
-    if let Some(out) = json {
-        let doc = Document {
-            stream: &rows,
-            ..opened.document(machine)
-        };
-        outputs.push((out, json_bytes(&doc)?));
-    }
-    if let Some(out) = csv {
-        outputs.push((out, report::stream_csv(&rows)?));
-    }
-    output::commit_all(outputs)?;
-    Ok(ok)
+    let mut collected = Collected::default();
+    collected.run(&mut opened.backends, &plan);
+    collected.cross_check();
+    let doc = outputs.document(machine, &opened, &mut collected);
+    render(doc, &collected.failures, &opened, outputs, &[])
 }
 
-fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
+fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;
     let steps = mc_steps(args.steps.unwrap_or(args.option.default_steps() as usize))?;
     check_reps(args.reps, "--reps")?;
@@ -451,69 +434,36 @@ fn mc(args: McArgs, cores: &[CoreId], machine: &Machine) -> Result<bool> {
         seed: args.seed,
     };
     check_mc_request(&params, args.paths)?;
-    let cfg = McConfig {
-        params,
-        paths: args.paths,
-        reps: args.reps,
+    let outputs = Outputs::reserve(&args.common)?;
+    let plan = Plan {
+        mc: vec![McConfig {
+            params,
+            paths: args.paths,
+            reps: args.reps,
+        }],
+        ..Plan::default()
     };
-    let json = args.common.json.as_deref().map(reserve).transpose()?;
-    let mut opened = open(&args.backends, &setup(&args.common, cores, threads))?;
-    for b in &opened.backends {
-        b.check_mc(&params, args.paths).map_err(limit_is_usage)?;
-    }
-
+    let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     say!(
-        "mc: {} S0={} K={} r={} sigma={} T={} steps={steps}, {} paths, seed {}, {} repetitions (first dropped), {threads} threads",
+        "mc: {} S0={} K={} r={} sigma={} T={}, {}, {} paths, seed {}, {} repetitions (first dropped), {}",
         args.option.name(),
         args.s0,
         args.strike,
         args.rate,
         args.sigma,
         args.maturity,
+        plural(steps as usize, "step"),
         args.paths,
         args.seed,
-        args.reps
+        args.reps,
+        plural(threads, "thread")
     );
     opened.describe_gpu();
-    let mut rows: Vec<McRow> = Vec::new();
-    let mut ok = opened.gpu_ok();
-    let mut first_sums = None;
-    for backend in &mut opened.backends {
-        let kind = backend.kind();
-        match run_mc(&mut **backend, &cfg) {
-            Ok(mut outcome) => {
-                // Same seed, same paths, same block order: CPU backends must agree bit for bit.
-                if kind != BackendKind::Gpu {
-                    let (reference, sums) = *first_sums.get_or_insert((kind, outcome.sums));
-                    if sums != outcome.sums {
-                        outcome.row.valid = false;
-                        outcome.row.check =
-                            format!("sums differ from {}'s for the same seed", reference.name());
-                    }
-                }
-                rows.push(outcome.row);
-            }
-            Err(e) => {
-                ok = false;
-                eprintln!("FAILED: mc on {}: {e:#}", kind.name());
-            }
-        }
-    }
-    say!("{}", report::mc_table(&rows));
-    for r in rows.iter().filter(|r| !r.valid) {
-        ok = false;
-        eprintln!("FAILED: {} on {}: {}", r.option, r.backend, r.check);
-    }
-    if let Some(out) = json {
-        write_json(
-            out,
-            &Document {
-                mc: &rows,
-                ..opened.document(machine)
-            },
-        )?;
-    }
-    Ok(ok)
+    let mut collected = Collected::default();
+    collected.run(&mut opened.backends, &plan);
+    collected.cross_check();
+    let doc = outputs.document(machine, &opened, &mut collected);
+    render(doc, &collected.failures, &opened, outputs, &[])
 }
 
 /// A Monte Carlo request, checked before any backend starts: at least 2 paths (a standard error
@@ -568,42 +518,116 @@ fn reserve(path: &Path) -> Result<OutputFile> {
     })
 }
 
-/// Both outputs of a command, checked, and not the same file (nor both standard output).
-fn reserve_json_csv(
-    json: Option<&Path>,
-    csv: Option<&Path>,
-) -> Result<(Option<OutputFile>, Option<OutputFile>)> {
-    let (json, csv) = (
-        json.map(reserve).transpose()?,
-        csv.map(reserve).transpose()?,
-    );
-    if let (Some(j), Some(c)) = (&json, &csv)
-        && j.same_place(c)
-    {
-        return Err(usage(format!(
-            "--json {} and --csv {} name the same output",
-            j.shown(),
-            c.shown()
-        )));
+/// The whole command line, as documents record it.
+fn command_line() -> String {
+    // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A command's outputs, checked before anything runs: the JSON and CSV files (not the same file,
+/// nor both standard output), the label, whether to print in full.
+struct Outputs {
+    json: Option<OutputFile>,
+    csv: Option<OutputFile>,
+    label: Option<String>,
+    verbose: bool,
+}
+
+impl Outputs {
+    fn reserve(common: &Common) -> Result<Outputs> {
+        if let Some(label) = &common.label
+            && (label.trim().is_empty() || label.contains(['\n', '\r']))
+        {
+            return Err(usage(format!(
+                "--label {label:?}: a label is one non-empty line"
+            )));
+        }
+        let json = common.json.as_deref().map(reserve).transpose()?;
+        let csv = common.csv.as_deref().map(reserve).transpose()?;
+        if let (Some(j), Some(c)) = (&json, &csv)
+            && j.same_place(c)
+        {
+            return Err(usage(format!(
+                "--json {} and --csv {} name the same output",
+                j.shown(),
+                c.shown()
+            )));
+        }
+        Ok(Outputs {
+            json,
+            csv,
+            label: common.label.clone(),
+            verbose: common.verbose,
+        })
     }
-    Ok((json, csv))
-}
 
-fn json_bytes(doc: &Document<'_>) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(doc)?;
-    bytes.write_all(b"\n")?;
-    Ok(bytes)
-}
-
-fn write_json(out: OutputFile, doc: &Document<'_>) -> Result<()> {
-    Ok(out.commit(&json_bytes(doc)?)?)
-}
-
-fn setup<'a>(common: &'a Common, cores: &'a [CoreId], threads: usize) -> Setup<'a> {
-    Setup {
-        cores: &cores[..threads],
-        adapter: common.adapter.as_deref(),
+    /// The document of this run: its rows, the machine, the GPU (or why there is none).
+    fn document(&self, machine: Machine, opened: &Opened, collected: &mut Collected) -> Document {
+        let label = self
+            .label
+            .clone()
+            .unwrap_or_else(|| default_label(&machine.hostname, &command_line()));
+        Document {
+            gpu: opened.backends.iter().find_map(|b| b.adapter()).cloned(),
+            gpu_missing: opened.gpu_missing.clone(),
+            stream: std::mem::take(&mut collected.stream),
+            mc: std::mem::take(&mut collected.mc),
+            roofline: std::mem::take(&mut collected.roofline),
+            ..Document::new(machine, label)
+        }
     }
+}
+
+/// Prints the document (the compare table, or a table per kind of row; the sweep's findings;
+/// `notes`; what qualifies the numbers), reports every failure on stderr, and writes the JSON
+/// and CSV files, both or, as far as it can be helped, neither. `Ok(false)` when something
+/// failed.
+fn render(
+    doc: Document,
+    failures: &[String],
+    opened: &Opened,
+    outputs: Outputs,
+    notes: &[String],
+) -> Result<bool> {
+    let full = outputs.verbose || doc.compare.is_empty();
+    if !doc.compare.is_empty() {
+        say!("{}", report::compare_table(&doc.compare, outputs.verbose));
+    }
+    if full && !doc.stream.is_empty() {
+        say!("{}", report::stream_table(&doc.stream));
+    }
+    if full && !doc.mc.is_empty() {
+        say!("{}", report::mc_table(&doc.mc));
+    }
+    if !doc.roofline.is_empty() {
+        say!("{}", report::roofline_table(&doc.roofline));
+    }
+    if outputs.verbose {
+        for line in report::checks(&doc) {
+            say!("{line}");
+        }
+    }
+    for line in doc.sweep.iter().flat_map(|s| &s.findings).chain(notes) {
+        say!("{line}");
+    }
+    for line in report::caveats(&doc) {
+        say!("note: {line}");
+    }
+    for line in failures {
+        eprintln!("FAILED: {line}");
+    }
+    let mut files = Vec::new();
+    if let Some(out) = outputs.json {
+        files.push((out, doc.to_json()?));
+    }
+    if let Some(out) = outputs.csv {
+        files.push((out, report::csv(&doc)?));
+    }
+    output::commit_all(files)?;
+    Ok(failures.is_empty() && opened.gpu_ok())
 }
 
 /// The backends of one command, built before anything is allocated.
@@ -619,18 +643,7 @@ impl Opened {
     /// False when the GPU was asked for and failed to start, or is absent while
     /// `HEXPYLOT_REQUIRE_GPU=1`.
     fn gpu_ok(&self) -> bool {
-        !self.gpu_failed
-            && (self.gpu_missing.is_none()
-                || std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() != Ok("1"))
-    }
-
-    /// A JSON document naming the GPU (or why there is none).
-    fn document<'a>(&'a self, machine: &'a Machine) -> Document<'a> {
-        Document {
-            gpu: self.backends.iter().find_map(|b| b.adapter()),
-            gpu_missing: self.gpu_missing.as_deref(),
-            ..Document::new(machine)
-        }
+        !self.gpu_failed && (self.gpu_missing.is_none() || !gpu_required())
     }
 
     /// Says which GPU runs and how its kernels are timed, or why none runs.
@@ -640,7 +653,7 @@ impl Opened {
             say!("gpu: not run: {why}");
             // The run fails for it (see gpu_ok), so the reason belongs with the failures, on
             // stderr, and not only in the report; a GPU that failed to start said so already.
-            if !self.gpu_failed && std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() == Ok("1") {
+            if !self.gpu_failed && gpu_required() {
                 eprintln!("FAILED: HEXPYLOT_REQUIRE_GPU=1 but the GPU did not run: {why}");
             }
         }
@@ -661,16 +674,32 @@ impl Opened {
     }
 }
 
-/// Builds each backend once, in the order given. A GPU that cannot be opened is left out with its
-/// reason, so that the CPU rows still run; naming an adapter that does not exist is bad input.
-fn open(kinds: &[BackendKind], setup: &Setup<'_>) -> Result<Opened> {
+fn gpu_required() -> bool {
+    std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() == Ok("1")
+}
+
+/// Builds each backend once, in the order given, on the first `threads` cores, and checks that
+/// each can take the plan (sizes, paths, precision) before anything is allocated. A GPU that
+/// cannot be opened is left out with its reason, so that the CPU rows still run; naming an
+/// adapter that does not exist, or a request past a device's limits, is bad input.
+fn open(
+    kinds: &[BackendKind],
+    common: &Common,
+    cores: &[CoreId],
+    threads: usize,
+    plan: &Plan,
+) -> Result<Opened> {
+    let setup = Setup {
+        cores: &cores[..threads],
+        adapter: common.adapter.as_deref(),
+    };
     let mut opened = Opened {
         backends: Vec::new(),
         gpu_missing: None,
         gpu_failed: false,
     };
     for kind in dedup(kinds) {
-        match kind.create(setup) {
+        match kind.create(&setup) {
             Ok(b) => opened.backends.push(b),
             Err(e) if kind == BackendKind::Gpu => match e.downcast_ref::<GpuError>() {
                 Some(GpuError::NoMatch { .. }) => return Err(usage(e.to_string())),
@@ -685,7 +714,35 @@ fn open(kinds: &[BackendKind], setup: &Setup<'_>) -> Result<Opened> {
             Err(e) => return Err(e.context(format!("starting {}", kind.name()))),
         }
     }
+    // f64 runs on the GPU only where the adapter has f64 shaders; elsewhere the GPU sits out.
+    if let Some((Precision::F64, _)) = &plan.stream
+        && let Some(i) = opened
+            .backends
+            .iter()
+            .position(|b| b.adapter().is_some_and(|a| !a.shader_f64))
+    {
+        let gpu = opened.backends.remove(i);
+        let name = gpu.adapter().map_or("the GPU", |a| a.name.as_str());
+        opened.gpu_missing = Some(format!("{name} has no f64 shaders (SHADER_F64)"));
+    }
+    for b in &opened.backends {
+        check_backend(&**b, plan).map_err(limit_is_usage)?;
+    }
     Ok(opened)
+}
+
+/// Whether `backend` can take everything the plan asks of it.
+fn check_backend(backend: &dyn Backend, plan: &Plan) -> Result<()> {
+    if let Some((precision, cfg)) = &plan.stream {
+        match precision {
+            Precision::F32 => Stream::<f32>::check_size(backend, cfg.n),
+            Precision::F64 => Stream::<f64>::check_size(backend, cfg.n),
+        }?;
+    }
+    for cfg in &plan.mc {
+        backend.check_mc(&cfg.params, cfg.paths)?;
+    }
+    Ok(())
 }
 
 /// A request past a device's limits is bad input (exit 2); anything else stays a failure.
@@ -705,13 +762,6 @@ fn dedup(backends: &[BackendKind]) -> Vec<BackendKind> {
         }
     }
     seen
-}
-
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::F64 => "f64",
-    }
 }
 
 fn human_bytes(bytes: u128) -> String {

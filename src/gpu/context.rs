@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use bytemuck::Pod;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wgpu::util::DeviceExt;
 
 /// A wait this long for one submission means the device is gone, not busy: even lavapipe moves
@@ -41,7 +41,8 @@ impl GpuError {
 }
 
 /// The limits that decide what HexPylot can run on an adapter.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LimitsSummary {
     pub max_buffer_size: u64,
     pub max_storage_buffer_binding_size: u64,
@@ -52,7 +53,8 @@ pub struct LimitsSummary {
 }
 
 /// One adapter as `devices` and the reports show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AdapterSummary {
     pub name: String,
     pub backend: String,

@@ -1,0 +1,748 @@
+//! The results model: every row and document HexPylot writes (`--json`) and reads back (`chart`,
+//! `diff`, `compare --roofline`). These types are the schema: the writer serialises them and
+//! every reader deserialises them, so a renamed field is a compile error or a refused file, never
+//! a silently dropped row. `docs/results.md` documents each field.
+//!
+//! Version 1 (documents with no `schema_version`, HexPylot before the typed model) is read too:
+//! every field version 2 added has a default, and [`Document::upgrade`] fills in what can be
+//! derived (the label). A document from a newer HexPylot is refused with a one-line reason.
+
+use std::path::Path;
+
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use cpu_kernels::mc::McSums;
+use cpu_kernels::stream::Stores;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendKind;
+use crate::gpu::AdapterSummary;
+use crate::kernels::{OptionKind, StreamKernel};
+use crate::machine::Machine;
+
+/// The version this HexPylot writes. 1: untyped documents (no `schema_version` field).
+/// 2: `schema_version`, `label`, `created_utc`, `build`; rows gained `cv`, Monte Carlo rows their
+/// market parameters and raw sums, ceilings the memory level, threads and precision they were
+/// measured at.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A row whose timed repetitions vary more than this (coefficient of variation) is flagged
+/// `noisy`: its median is then a loose estimate, and comparing it with another row needs care.
+pub const NOISY_CV: f64 = 0.05;
+
+/// A load average above this many runnable tasks per allowed core means another program competed
+/// for the cores while the run started.
+pub const BUSY_LOAD_PER_CORE: f64 = 0.5;
+
+/// The element type of the stream arrays (and of the roofline array).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    F64,
+}
+
+impl Precision {
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::F64];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl ValueEnum for Precision {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+/// Summary of the timed repetitions (the warm-up already dropped).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+    pub mean_s: f64,
+    /// Coefficient of variation of the timed repetitions (sample standard deviation over the
+    /// mean); `null` in version 1 documents, and with a single repetition.
+    #[serde(default)]
+    pub cv: Option<f64>,
+}
+
+impl Timing {
+    /// Statistics of `times`. Sorts it. Panics on an empty slice (callers time at least one run).
+    pub fn from_times(times: &mut [f64]) -> Timing {
+        assert!(!times.is_empty(), "no timed repetitions");
+        times.sort_by(f64::total_cmp);
+        let n = times.len();
+        let median = if n % 2 == 1 {
+            times[n / 2]
+        } else {
+            0.5 * (times[n / 2 - 1] + times[n / 2])
+        };
+        let mean = times.iter().sum::<f64>() / n as f64;
+        let cv = (n > 1 && mean > 0.0).then(|| {
+            let var = times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            var.sqrt() / mean
+        });
+        Timing {
+            median_s: median,
+            min_s: times[0],
+            max_s: times[n - 1],
+            mean_s: mean,
+            cv,
+        }
+    }
+
+    /// Whether the repetitions spread more than [`NOISY_CV`].
+    pub fn noisy(&self) -> bool {
+        self.cv.is_some_and(|cv| cv > NOISY_CV)
+    }
+}
+
+/// What the `--stores auto` probe measured for one kernel: each kind's best run over the probe's
+/// rounds, in GB/s (BabelStream's byte count, like the row's own figures).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StoreProbe {
+    pub cached_gbs: f64,
+    pub streaming_gbs: f64,
+    /// Runs of the kernel with each kind.
+    pub rounds: usize,
+}
+
+/// One stream kernel on one backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StreamRow {
+    pub kernel: StreamKernel,
+    pub backend: BackendKind,
+    pub precision: Precision,
+    /// CPU worker threads; 0 for the GPU.
+    pub threads: usize,
+    pub n: usize,
+    /// BabelStream's byte count for one run of the kernel (decimal GB below).
+    pub bytes_per_rep: u64,
+    /// Timed repetitions (the warm-up is not counted).
+    pub reps: usize,
+    #[serde(flatten)]
+    pub timing: Timing,
+    pub gbs_median: f64,
+    pub gbs_best: f64,
+    pub valid: bool,
+    /// What the validation compared, or why it failed.
+    pub check: String,
+    /// The largest relative error against the gold value over every element (for dot: the dot
+    /// product's), when the row validated; 0 means bit-identical. Version 2.
+    #[serde(default)]
+    pub max_rel_err: Option<f64>,
+    /// Offload devices only: the median kernel time (the same as `median_s`)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_s: Option<f64>,
+    /// ...and the median time from host data to host results (upload, kernel, download).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_s: Option<f64>,
+    /// The store kind the kernel wrote its output with; `null` for dot, which writes nothing,
+    /// and for backends whose stores are their driver's (the GPU).
+    #[serde(default, with = "stores_name")]
+    pub stores: Option<Stores>,
+    /// What the `--stores auto` probe measured on these arrays; `null` when the kind was fixed.
+    #[serde(default)]
+    pub store_probe: Option<StoreProbe>,
+}
+
+impl StreamRow {
+    /// GB/s of one run over the median time from host data to host results.
+    pub fn end_to_end_gbs(&self) -> Option<f64> {
+        self.end_to_end_s
+            .map(|t| self.bytes_per_rep as f64 / t / 1e9)
+    }
+}
+
+/// Store kinds by name (`cpu-kernels` stays free of serde).
+mod stores_name {
+    use cpu_kernels::stream::Stores;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn name(stores: Stores) -> &'static str {
+        match stores {
+            Stores::Cached => "cached",
+            Stores::Streaming => "streaming",
+        }
+    }
+
+    pub fn serialize<S: Serializer>(stores: &Option<Stores>, s: S) -> Result<S::Ok, S::Error> {
+        match stores {
+            Some(k) => s.serialize_str(name(*k)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Stores>, D::Error> {
+        match Option::<String>::deserialize(d)?.as_deref() {
+            None => Ok(None),
+            Some("cached") => Ok(Some(Stores::Cached)),
+            Some("streaming") => Ok(Some(Stores::Streaming)),
+            Some(other) => Err(serde::de::Error::unknown_variant(
+                other,
+                &["cached", "streaming"],
+            )),
+        }
+    }
+}
+
+pub use stores_name::name as store_kind_name;
+
+/// How a Monte Carlo price was held to its reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckMethod {
+    /// Within `Z_LIMIT` standard errors of the closed form (or the AM-GM bound).
+    ZScore,
+    /// Within the f32 rounding bound (`cpu_kernels::mc::rounding_bound`) plus `Z_LIMIT`
+    /// standard errors, which it exceeds.
+    ZeroVariance,
+}
+
+/// The market and contract of a Monte Carlo run, besides the payoff and the monitoring dates.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Market {
+    pub s0: f64,
+    pub strike: f64,
+    pub rate: f64,
+    pub sigma: f64,
+    pub maturity: f64,
+}
+
+/// The undiscounted payoff sums, as the kernel returned them: CPU backends must agree on them
+/// bit for bit (JSON keeps every bit of an `f64`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Sums {
+    pub count: u64,
+    pub sum: f64,
+    pub sum_sq: f64,
+}
+
+impl From<McSums> for Sums {
+    fn from(s: McSums) -> Self {
+        Sums {
+            count: s.count,
+            sum: s.sum,
+            sum_sq: s.sum_sq,
+        }
+    }
+}
+
+/// One option priced on one backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct McRow {
+    pub option: OptionKind,
+    pub backend: BackendKind,
+    pub threads: usize,
+    pub paths: u64,
+    pub steps: u32,
+    pub seed: u64,
+    /// `null` in version 1 documents.
+    #[serde(default)]
+    pub market: Option<Market>,
+    pub reps: usize,
+    #[serde(flatten)]
+    pub timing: Timing,
+    pub paths_per_s: f64,
+    pub price: f64,
+    pub std_error: f64,
+    /// The closed-form price, where one exists.
+    pub reference: Option<f64>,
+    pub z_score: Option<f64>,
+    pub method: CheckMethod,
+    pub check: String,
+    pub valid: bool,
+    #[serde(default)]
+    pub sums: Option<Sums>,
+    /// Offload devices only: the median kernel time, and the median host-to-host time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_s: Option<f64>,
+}
+
+/// One point of the roofline sweep on one backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RooflineRow {
+    pub backend: BackendKind,
+    pub threads: usize,
+    pub n: usize,
+    #[serde(default)]
+    pub precision: Precision,
+    pub fmas: u32,
+    /// Arithmetic intensity, FLOP per byte moved (2·fmas flops per 8 bytes in f32).
+    pub intensity: f64,
+    #[serde(flatten)]
+    pub timing: Timing,
+    /// From the median time.
+    pub gflops: f64,
+    pub gbs: f64,
+    pub valid: bool,
+    pub check: String,
+}
+
+/// Where in the memory hierarchy a working set lives: the smallest cache that holds it, or
+/// memory past the last level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MemoryLevel {
+    L1,
+    L2,
+    L3,
+    /// Beyond the last-level cache: main memory.
+    #[serde(rename = "DRAM")]
+    Dram,
+    /// An offload device's own memory (its caches are not modelled).
+    #[serde(rename = "device memory")]
+    Device,
+}
+
+impl MemoryLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryLevel::L1 => "L1",
+            MemoryLevel::L2 => "L2",
+            MemoryLevel::L3 => "L3",
+            MemoryLevel::Dram => "DRAM",
+            MemoryLevel::Device => "device memory",
+        }
+    }
+
+    pub fn is_cache(self) -> bool {
+        matches!(self, MemoryLevel::L1 | MemoryLevel::L2 | MemoryLevel::L3)
+    }
+}
+
+/// One device's two ceilings, as the roofline model draws them: attainable GFLOP/s =
+/// min(bandwidth · intensity, compute).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Ceiling {
+    pub backend: BackendKind,
+    pub bandwidth_gbs: f64,
+    pub compute_gflops: f64,
+    /// FLOP/byte where the two meet.
+    pub ridge: f64,
+    /// Where the sweep's array lived: a bandwidth ceiling measured in a cache is that cache's
+    /// bandwidth, not memory's. `null` in version 1 documents, as the three fields below.
+    #[serde(default)]
+    pub level: Option<MemoryLevel>,
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default)]
+    pub n: Option<usize>,
+    #[serde(default)]
+    pub precision: Option<Precision>,
+}
+
+/// Where a thread sweep's CPU curve flattens.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MemoryWall {
+    pub backend: BackendKind,
+    pub threads: usize,
+    pub gbs: f64,
+    /// `gbs` over the best bandwidth measured at any thread count.
+    pub fraction_of_best: f64,
+}
+
+/// What a thread sweep's triad curve supports, per CPU backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Scaling {
+    /// The working set is far beyond the last-level cache and the curve saturates: more cores
+    /// add little from `threads` on.
+    MemoryWall {
+        threads: usize,
+        gbs: f64,
+        fraction_of_best: f64,
+    },
+    /// Far beyond the last-level cache, and still near-linear at the last point.
+    StillScaling { threads: usize, efficiency: f64 },
+    /// The arrays fit a cache: the curve says nothing about memory.
+    InCache { level: MemoryLevel },
+    /// Neither in a cache nor far beyond the last level: bandwidth mixes both.
+    NearCache,
+    /// Fewer thread counts than a curve needs.
+    NotEnoughPoints { points: usize },
+}
+
+/// A thread sweep's verdict for one backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BackendScaling {
+    pub backend: BackendKind,
+    pub working_set_bytes: u64,
+    #[serde(flatten)]
+    pub scaling: Scaling,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepKind {
+    Threads,
+    Sizes,
+    Roofline,
+}
+
+/// What a sweep found, in numbers and in words.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Sweep {
+    pub kind: SweepKind,
+    pub findings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ceilings: Vec<Ceiling>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_even_n: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_wall: Option<MemoryWall>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<BackendScaling>,
+}
+
+impl Sweep {
+    pub fn new(kind: SweepKind) -> Self {
+        Sweep {
+            kind,
+            findings: Vec::new(),
+            ceilings: Vec::new(),
+            break_even_n: None,
+            memory_wall: None,
+            scaling: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    #[serde(rename = "GB/s")]
+    GBs,
+    #[serde(rename = "M paths/s")]
+    MPathsPerS,
+    /// Agreement rows, which measure nothing.
+    #[serde(rename = "-")]
+    None,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::GBs => "GB/s",
+            Unit::MPathsPerS => "M paths/s",
+            Unit::None => "-",
+        }
+    }
+}
+
+/// One line of `compare`: a kernel on every backend, side by side.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CompareRow {
+    /// The stream kernel, "<option>, <n> step(s)", or "philox + normals".
+    pub kernel: String,
+    pub unit: Unit,
+    pub engine: Option<f64>,
+    pub rayon: Option<f64>,
+    pub gpu_kernel: Option<f64>,
+    pub gpu_end_to_end: Option<f64>,
+    /// GPU kernel-only over engine.
+    pub gpu_over_engine: Option<f64>,
+    /// Whether the GPU's results agree with the engine's, and within what.
+    pub agree: String,
+    pub agrees: bool,
+    /// The short form of `agree` the table shows ("yes, 0 ulp"); version 2.
+    #[serde(default)]
+    pub agree_short: String,
+    /// Memory- or compute-bound, and the fraction of each device's ceiling reached.
+    pub bound: String,
+    /// The short form of `bound`; version 2.
+    #[serde(default)]
+    pub bound_short: String,
+}
+
+/// The program that wrote a document.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Build {
+    pub version: String,
+    /// `git describe --always --dirty` of the checkout it was built from, when it was.
+    pub git_commit: Option<String>,
+    /// The instruction set the binary assumes (`x86-64-v3`: AVX2, FMA, BMI2).
+    pub target_floor: String,
+    /// The SIMD path the kernels chose at run time on this CPU.
+    pub simd: String,
+}
+
+impl Build {
+    pub fn this() -> Build {
+        Build {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("HEXPYLOT_GIT_COMMIT")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            target_floor: target_floor().to_string(),
+            simd: cpu_kernels::simd_path().to_string(),
+        }
+    }
+}
+
+/// The instruction-set level the compiler was allowed to assume.
+fn target_floor() -> &'static str {
+    if cfg!(all(
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "bmi2"
+    )) {
+        "x86-64-v3"
+    } else {
+        "baseline"
+    }
+}
+
+/// Everything one command measured, as `--json` writes it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    /// [`SCHEMA_VERSION`] when written by this HexPylot; 1 where absent.
+    #[serde(default = "version_1")]
+    pub schema_version: u32,
+    /// What identifies this run in charts and diffs (`--label`).
+    #[serde(default)]
+    pub label: String,
+    /// When the run started, RFC 3339 in UTC.
+    #[serde(default)]
+    pub created_utc: Option<String>,
+    #[serde(default)]
+    pub build: Option<Build>,
+    /// The command line.
+    #[serde(default)]
+    pub command: String,
+    /// Version 1 only (version 2 has `build.version`).
+    #[serde(default, skip_serializing)]
+    pub version: Option<String>,
+    pub machine: Machine,
+    /// The GPU adapter the GPU rows ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<AdapterSummary>,
+    /// Why the GPU rows are missing, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_missing: Option<String>,
+    /// Every adapter wgpu found (`devices` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adapters: Vec<AdapterSummary>,
+    #[serde(default)]
+    pub stream: Vec<StreamRow>,
+    #[serde(default)]
+    pub mc: Vec<McRow>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare: Vec<CompareRow>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roofline: Vec<RooflineRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
+}
+
+fn version_1() -> u32 {
+    1
+}
+
+/// A result file that cannot be read as a document.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a HexPylot document: {detail}", path.display())]
+    Malformed {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error(
+        "{}: schema version {found} is newer than this HexPylot reads (at most {SCHEMA_VERSION}): upgrade hexpylot",
+        path.display()
+    )]
+    Newer {
+        path: std::path::PathBuf,
+        found: u32,
+    },
+}
+
+impl Document {
+    /// A document for this command line and machine, with no rows yet.
+    pub fn new(machine: Machine, label: String) -> Self {
+        Document {
+            schema_version: SCHEMA_VERSION,
+            label,
+            created_utc: Some(
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            ),
+            build: Some(Build::this()),
+            // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            version: None,
+            machine,
+            gpu: None,
+            gpu_missing: None,
+            adapters: Vec::new(),
+            stream: Vec::new(),
+            mc: Vec::new(),
+            compare: Vec::new(),
+            roofline: Vec::new(),
+            sweep: None,
+        }
+    }
+
+    /// The document as `--json` writes it.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Parses a document of this or the previous schema version; `path` names it in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<Document, ReadError> {
+        let malformed = |e: serde_json::Error| ReadError::Malformed {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        };
+        // The version first, so that a newer document is refused for what it is, not for a
+        // field this version does not know.
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default = "version_1")]
+            schema_version: u32,
+        }
+        let found = serde_json::from_str::<Version>(text)
+            .map_err(malformed)?
+            .schema_version;
+        if found > SCHEMA_VERSION {
+            return Err(ReadError::Newer {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        let mut doc: Document = serde_json::from_str(text).map_err(malformed)?;
+        doc.upgrade();
+        Ok(doc)
+    }
+
+    /// Reads a document file.
+    pub fn read(path: &Path) -> Result<Document, ReadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Fills in what a version 1 document lacks and can be derived.
+    fn upgrade(&mut self) {
+        if self.label.is_empty() {
+            self.label = default_label(&self.machine.hostname, &self.command);
+        }
+        if self.build.is_none()
+            && let Some(version) = self.version.take()
+        {
+            self.build = Some(Build {
+                version,
+                git_commit: None,
+                target_floor: "unknown".to_string(),
+                simd: "unknown".to_string(),
+            });
+        }
+    }
+
+    /// Whether the load average when the run started says the cores were busy: the 1-minute
+    /// load per allowed core, when above [`BUSY_LOAD_PER_CORE`].
+    pub fn busy_load(&self) -> Option<f64> {
+        let cores = self.machine.allowed_cpus.len().max(1) as f64;
+        let per_core = self.machine.load_average[0] / cores;
+        (per_core > BUSY_LOAD_PER_CORE).then_some(per_core)
+    }
+}
+
+/// The label of a run given none: the host, the subcommand and its size, e.g.
+/// "node7 stream 2^25". `command` is the whole command line.
+pub fn default_label(hostname: &str, command: &str) -> String {
+    let mut words = command.split_whitespace().skip(1);
+    let mut what: Vec<&str> = Vec::new();
+    let mut size = None;
+    while let Some(w) = words.next() {
+        match w {
+            "--size" | "--paths" | "--min-size" | "--max-size" => {
+                size = size.or(words.next());
+            }
+            _ if w.starts_with("--size=") => size = size.or(w.strip_prefix("--size=")),
+            _ if !w.starts_with('-') && what.len() < 2 && size.is_none() => what.push(w),
+            _ => {}
+        }
+    }
+    let host = if hostname.is_empty() {
+        "host"
+    } else {
+        hostname
+    };
+    let mut label = format!("{host} {}", what.join(" "));
+    if let Some(s) = size {
+        label.push(' ');
+        label.push_str(s);
+    }
+    label.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_statistics() {
+        let t = Timing::from_times(&mut [3.0, 1.0, 2.0]);
+        assert_eq!(
+            (t.median_s, t.min_s, t.max_s, t.mean_s),
+            (2.0, 1.0, 3.0, 2.0)
+        );
+        assert!((t.cv.unwrap() - 0.5).abs() < 1e-12, "{t:?}");
+        assert!(t.noisy());
+        assert_eq!(Timing::from_times(&mut [4.0, 1.0, 2.0, 3.0]).median_s, 2.5);
+        let steady = Timing::from_times(&mut [1.0, 1.01, 0.99]);
+        assert!(!steady.noisy(), "{steady:?}");
+        assert_eq!(Timing::from_times(&mut [1.0]).cv, None);
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(
+            default_label("node7", "hexpylot stream --size 2^22 --reps 5"),
+            "node7 stream 2^22"
+        );
+        assert_eq!(
+            default_label("node7", "/x/hexpylot sweep threads --json a.json"),
+            "node7 sweep threads"
+        );
+        assert_eq!(default_label("", "hexpylot compare"), "host compare");
+    }
+}
