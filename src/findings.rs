@@ -35,14 +35,16 @@ pub fn scaling(triad: &[&StreamRow], machine: &Machine) -> Option<BackendScaling
     let bytes = working_set(first);
     let level = machine.level_holding(bytes, top);
     let llc = machine.llc_bytes(top);
-    let scaling = if triad.len() < MIN_POINTS {
-        Scaling::NotEnoughPoints {
-            points: triad.len(),
-        }
-    } else if level.is_cache() {
+    // What the working set is comes first: arrays in a cache say nothing about memory however
+    // many points the curve has.
+    let scaling = if level.is_cache() {
         Scaling::InCache { level }
     } else if llc == 0 || bytes < FAR_BEYOND_LLC * llc {
         Scaling::NearCache
+    } else if triad.len() < MIN_POINTS {
+        Scaling::NotEnoughPoints {
+            points: triad.len(),
+        }
     } else {
         let one = triad.iter().find(|r| r.threads == 1).unwrap_or(first);
         let best = triad.iter().map(|r| r.gbs_median).fold(0.0, f64::max);
@@ -341,7 +343,7 @@ mod tests {
                 median_s: t,
                 min_s: t,
                 max_s: t,
-                mean_s: t,
+                mean_s: Some(t),
                 cv: Some(0.0),
             },
             gbs_median: gbs,

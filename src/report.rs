@@ -497,7 +497,7 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
             format!("{:.3}", r.gbs_best * 1e3),
             format!("{:.9}", r.timing.min_s),
             format!("{:.9}", r.timing.max_s),
-            format!("{:.9}", r.timing.mean_s),
+            r.timing.mean_s.map_or(String::new(), |m| format!("{m:.9}")),
             r.backend.name().to_string(),
             r.precision.name().to_string(),
             r.threads.to_string(),

@@ -85,7 +85,9 @@ pub struct Timing {
     pub median_s: f64,
     pub min_s: f64,
     pub max_s: f64,
-    pub mean_s: f64,
+    /// `null` in the oldest version 1 documents, which did not record it.
+    #[serde(default)]
+    pub mean_s: Option<f64>,
     /// Coefficient of variation of the timed repetitions (sample standard deviation over the
     /// mean); `null` in version 1 documents, and with a single repetition.
     #[serde(default)]
@@ -112,7 +114,7 @@ impl Timing {
             median_s: median,
             min_s: times[0],
             max_s: times[n - 1],
-            mean_s: mean,
+            mean_s: Some(mean),
             cv,
         }
     }
@@ -214,10 +216,12 @@ mod stores_name {
 
 pub use stores_name::name as store_kind_name;
 
-/// How a Monte Carlo price was held to its reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a Monte Carlo price was held to its reference (version 1 documents, which do not say,
+/// predate the zero-variance rule: their prices were all held by z-score).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckMethod {
+    #[default]
     /// Within `Z_LIMIT` standard errors of the closed form (or the AM-GM bound).
     ZScore,
     /// Within the f32 rounding bound (`cpu_kernels::mc::rounding_bound`) plus `Z_LIMIT`
@@ -275,6 +279,7 @@ pub struct McRow {
     /// The closed-form price, where one exists.
     pub reference: Option<f64>,
     pub z_score: Option<f64>,
+    #[serde(default)]
     pub method: CheckMethod,
     pub check: String,
     pub valid: bool,

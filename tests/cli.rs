@@ -106,7 +106,15 @@ fn stream_writes_validated_json_and_csv() {
         .success()
         .stdout(predicate::str::contains("triad").and(predicate::str::contains("FAILED").not()));
     let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["machine", "command", "version", "stream", "mc"] {
+    for key in [
+        "schema_version",
+        "label",
+        "build",
+        "machine",
+        "command",
+        "stream",
+        "mc",
+    ] {
         assert!(doc.get(key).is_some(), "missing {key}");
     }
     let rows = doc["stream"].as_array().unwrap();
@@ -124,6 +132,7 @@ fn stream_writes_validated_json_and_csv() {
             "max_s",
             "gbs_median",
             "gbs_best",
+            "cv",
             "valid",
         ] {
             assert!(row.get(key).is_some(), "row lacks {key}: {row}");
@@ -135,6 +144,22 @@ fn stream_writes_validated_json_and_csv() {
     let text = fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("function,num_times,n_elements,sizeof,max_mbytes_per_sec,min_runtime,max_runtime,avg_runtime"));
     assert_eq!(text.lines().count(), 13);
+    // BabelStream's names, and its num_times: every repetition, the warm-up included.
+    let functions: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        &functions[..6],
+        ["Copy", "Mul", "Add", "Triad", "Dot", "Nstream"]
+    );
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some("5")),
+        "{text}"
+    );
     // No temporary files left behind.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
 }

@@ -88,7 +88,14 @@ fn fewer_than_two_paths_are_refused() {
     );
     refused(
         &[
-            "sweep", "threads", "--paths", "1", "--size", "2^12", "--no-gpu",
+            "sweep",
+            "threads",
+            "--paths",
+            "1",
+            "--size",
+            "2^12",
+            "--backends",
+            "engine",
         ],
         "at least 2 paths",
     );
@@ -194,11 +201,25 @@ fn huge_runs_start_promptly_without_memory_proportional_to_paths() {
 #[test]
 fn sizes_past_the_machine_say_why() {
     refused(
-        &["sweep", "sizes", "--min-size", "2^40", "--no-gpu"],
+        &[
+            "sweep",
+            "sizes",
+            "--min-size",
+            "2^40",
+            "--backends",
+            "engine",
+        ],
         "host memory",
     );
     refused(
-        &["sweep", "sizes", "--min-size", "2^40", "--no-gpu"],
+        &[
+            "sweep",
+            "sizes",
+            "--min-size",
+            "2^40",
+            "--backends",
+            "engine",
+        ],
         "three f32 arrays of 1099511627776 elements",
     );
 }

@@ -124,7 +124,10 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("GPU kernel-only") && stdout.contains("philox + normals"));
+    assert!(
+        stdout.contains("GPU e2e") && stdout.contains("philox + normals"),
+        "{stdout}"
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     for key in [
@@ -302,12 +305,8 @@ fn sweeps_include_the_gpu() {
             .iter()
             .all(|r| r["end_to_end_s"].as_f64().is_some())
     );
-    assert!(
-        doc["sweep"]["findings"][0]
-            .as_str()
-            .unwrap()
-            .contains("GPU")
-    );
+    let findings = doc["sweep"]["findings"].to_string();
+    assert!(findings.contains("GPU end to end"), "{findings}");
 
     let doc = sweep_json(&[
         "roofline",
@@ -325,4 +324,48 @@ fn sweeps_include_the_gpu() {
         .map(|c| c["backend"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(backends, ["engine", "gpu"]);
+}
+
+/// `compare --precision f64` runs the stream set in f64 on every backend, the GPU included where
+/// its adapter has f64 shaders (else the GPU sits out and says why), and holds the GPU to the
+/// CPU as in f32.
+#[test]
+fn compare_in_f64_runs_the_gpu_where_it_can() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let (doc, _) = run_json(
+        &[
+            "compare",
+            "--precision",
+            "f64",
+            "--size",
+            "4099",
+            "--paths",
+            "2^12",
+            "--steps",
+            "2",
+            "--reps",
+            "3",
+            "--mc-reps",
+            "2",
+        ],
+        false,
+    );
+    let rows = doc["stream"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r["precision"] == "f64" && r["valid"] == true)
+    );
+    let gpu = rows.iter().filter(|r| r["backend"] == "gpu").count();
+    if doc["gpu"]["shader_f64"] == true {
+        assert_eq!(gpu, 6);
+        for r in doc["compare"].as_array().unwrap() {
+            assert_eq!(r["agrees"], true, "{r}");
+        }
+    } else {
+        assert_eq!(gpu, 0);
+        assert!(doc["gpu_missing"].as_str().unwrap().contains("SHADER_F64"));
+    }
 }

@@ -125,7 +125,7 @@ mod tests {
                 median_s,
                 min_s: median_s,
                 max_s: median_s,
-                mean_s: median_s,
+                mean_s: Some(median_s),
                 cv: None,
             },
             gflops,
