@@ -110,7 +110,7 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McOutcome> {
         check = "repetitions of the same seed gave different sums".into();
     }
     let row = McRow {
-        option: OptionKind(cfg.params.payoff).name(),
+        option: OptionKind::of(cfg.params.payoff).name(),
         backend: kind.name(),
         threads,
         paths: cfg.paths,

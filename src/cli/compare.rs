@@ -253,7 +253,7 @@ fn stream_row(kernel: &str, rows: &[StreamRow], ceilings: &[Ceiling]) -> Compare
 /// One option on each backend; the GPU's price must be within `PRICE_TOLERANCE_SE` standard
 /// errors of the engine's (both are also held to the closed form or AM-GM bound by the harness).
 fn mc_row(cfg: &McConfig, rows: &[McRow]) -> CompareRow {
-    let option = OptionKind(cfg.params.payoff).name();
+    let option = OptionKind::of(cfg.params.payoff).name();
     let find = |backend: &str| {
         rows.iter()
             .find(|r| r.option == option && r.backend == backend)
