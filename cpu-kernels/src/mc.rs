@@ -17,9 +17,9 @@
 //! * `Δ = T/N`; `drift = ((r − σ²/2)·Δ)` and `vol = σ·√Δ` are computed in `f64` and rounded to
 //!   `f32`, as are `S0`, `K` and `1/N`.
 //! * `y_0 = 0`, `y_{j+1} = y_j + (drift + vol·z_j)`; `S_{t_i} = S0·exp(y_i)` ([`crate::math::exp`]).
-//! * European and digital: `X = S0·exp(y_N)`. Arithmetic Asian: `A = S0·((Σ_{i=1..N} exp(y_i))·(1/N))`, the
-//!   sum taken in order from `i = 1`. Geometric Asian: `G = S0·exp((Σ_{i=1..N} y_i)·(1/N))`, the
-//!   sum likewise in order. (Multiplying by the rounded `1/N` rather than dividing keeps the
+//! * European and digital: `X = S0·exp(y_N)`. Arithmetic Asian:
+//!   `A = S0·((Σ_{i=1..N} exp(y_i))·(1/N))`, the sum taken in order from `i = 1`. Geometric
+//!   Asian: `G = S0·exp((Σ_{i=1..N} y_i)·(1/N))`, the sum likewise in order. (Multiplying by the rounded `1/N` rather than dividing keeps the
 //!   operation correctly rounded on GPUs, where WGSL division is not.)
 //! * Payoff, in `f32`: call `X − K` where `X > K`, put `K − X` where `X < K`, 0 elsewhere; the
 //!   digital call and put pay `1` where the call resp. the put pays anything. The comparison is
@@ -76,6 +76,7 @@ pub enum Average {
 }
 
 impl Payoff {
+    /// Every payoff.
     pub const ALL: [Payoff; 8] = [
         Payoff::EuropeanCall,
         Payoff::EuropeanPut,

@@ -52,10 +52,11 @@ fn replay_block(p: &McParams, paths: u64, block: usize) -> McSums {
         } else {
             x > strike
         };
-        let pay = match (pays, p.payoff.is_digital()) {
-            (false, _) => 0.0,
-            (true, true) => 1.0,
-            (true, false) => f64::from((x - strike).abs()),
+        let pay = match (pays, p.payoff.is_digital(), p.payoff.is_put()) {
+            (false, _, _) => 0.0,
+            (true, true, _) => 1.0,
+            (true, false, true) => f64::from(strike - x),
+            (true, false, false) => f64::from(x - strike),
         };
         let k = ((path - start) % 64) as usize;
         sums[k] += pay;
