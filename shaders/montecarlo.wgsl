@@ -77,9 +77,11 @@ struct SimParams {
     s0: f32,
     strike: f32,
     inv_steps: f32,
-    // 0 European, 1 arithmetic Asian, 2 geometric Asian.
+    // 0 none (European, digital: S_T), 1 arithmetic Asian, 2 geometric Asian.
     average: u32,
     put: u32,
+    // Pays 1 where the vanilla pays anything.
+    digital: u32,
     // Always 0; see opaque().
     zero: u32,
 }
@@ -144,8 +146,12 @@ fn quad_payoffs(m: vec2<u32>) -> vec4<f32> {
         x = exp4(acc * sim.inv_steps) * sim.s0;
     }
     x = opaque4(x);
-    let d = select(x - sim.strike, sim.strike - x, sim.put != 0u);
-    return select(vec4<f32>(0.0f), d, d > vec4<f32>(0.0f));
+    // x against K itself: a GPU may flush a subnormal x - K to 0, which would flip a digital.
+    let k = vec4<f32>(sim.strike);
+    let put = sim.put != 0u;
+    let pays = select(x > k, x < k, put);
+    let value = select(select(x - k, k - x, put), vec4<f32>(1.0f), sim.digital != 0u);
+    return select(vec4<f32>(0.0f), value, pays);
 }
 
 // Each invocation simulates quads gid, gid + stride, … (64-bit quad indices), accumulating its

@@ -373,29 +373,95 @@ pub fn reference_option(payoff: Payoff, steps: u32, seed: u64) -> McParams {
     }
 }
 
-/// The option the Monte Carlo kernel prices, under the one name the CLI and the reports use.
+/// The option the Monte Carlo kernel prices, under the one name the CLI and the reports use: a
+/// row of [`OptionKind::ALL`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OptionKind(pub Payoff);
+pub struct OptionKind {
+    pub payoff: Payoff,
+    name: &'static str,
+    /// Monitoring dates when the user gives none.
+    default_steps: u32,
+    /// The line `--help` shows for the name.
+    help: &'static str,
+}
+
+/// Default dates of the payoffs of `S_T`: the maturity only.
+const MATURITY: u32 = 1;
+/// Default dates of the Asians: weekly over the year, as in the reference table.
+const WEEKLY: u32 = 52;
 
 impl OptionKind {
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            Payoff::EuropeanCall => "european-call",
-            Payoff::EuropeanPut => "european-put",
-            Payoff::AsianArithmeticCall => "asian-call",
-            Payoff::AsianArithmeticPut => "asian-put",
-            Payoff::AsianGeometricCall => "asian-geometric-call",
-            Payoff::AsianGeometricPut => "asian-geometric-put",
+    /// Every option, one row each, in the order `--help` lists them.
+    pub const ALL: [OptionKind; 8] = [
+        Self::row(
+            Payoff::EuropeanCall,
+            "european-call",
+            MATURITY,
+            "(S_T - K)^+",
+        ),
+        Self::row(Payoff::EuropeanPut, "european-put", MATURITY, "(K - S_T)^+"),
+        Self::row(
+            Payoff::DigitalCall,
+            "digital-call",
+            MATURITY,
+            "1 if S_T > K, else 0",
+        ),
+        Self::row(
+            Payoff::DigitalPut,
+            "digital-put",
+            MATURITY,
+            "1 if S_T < K, else 0",
+        ),
+        Self::row(
+            Payoff::AsianArithmeticCall,
+            "asian-call",
+            WEEKLY,
+            "(A - K)^+, A the arithmetic mean of S at the dates",
+        ),
+        Self::row(Payoff::AsianArithmeticPut, "asian-put", WEEKLY, "(K - A)^+"),
+        Self::row(
+            Payoff::AsianGeometricCall,
+            "asian-geometric-call",
+            WEEKLY,
+            "(G - K)^+, G the geometric mean of S at the dates",
+        ),
+        Self::row(
+            Payoff::AsianGeometricPut,
+            "asian-geometric-put",
+            WEEKLY,
+            "(K - G)^+",
+        ),
+    ];
+
+    const fn row(
+        payoff: Payoff,
+        name: &'static str,
+        default_steps: u32,
+        help: &'static str,
+    ) -> Self {
+        OptionKind {
+            payoff,
+            name,
+            default_steps,
+            help,
         }
     }
 
-    /// Monitoring dates when the user gives none: European options see only the maturity; Asians
-    /// average weekly over the year, as in the reference table.
+    /// The row of `payoff`.
+    pub fn of(payoff: Payoff) -> Self {
+        *Self::ALL
+            .iter()
+            .find(|o| o.payoff == payoff)
+            .expect("every payoff has a row in OptionKind::ALL")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// Monitoring dates when the user gives none.
     pub fn default_steps(self) -> u32 {
-        match self.0 {
-            Payoff::EuropeanCall | Payoff::EuropeanPut => 1,
-            _ => 52,
-        }
+        self.default_steps
     }
 }
 
@@ -414,18 +480,11 @@ impl<'de> Deserialize<'de> for OptionKind {
 
 impl ValueEnum for OptionKind {
     fn value_variants<'a>() -> &'a [Self] {
-        &[
-            OptionKind(Payoff::EuropeanCall),
-            OptionKind(Payoff::EuropeanPut),
-            OptionKind(Payoff::AsianArithmeticCall),
-            OptionKind(Payoff::AsianArithmeticPut),
-            OptionKind(Payoff::AsianGeometricCall),
-            OptionKind(Payoff::AsianGeometricPut),
-        ]
+        &Self::ALL
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.name()))
+        Some(PossibleValue::new(self.name).help(self.help))
     }
 }
 
@@ -456,5 +515,23 @@ mod tests {
         let err = gold_replay::<f32>(classic, 2000, 1 << 25).unwrap_err();
         assert!(err.contains("normal range"), "{err}");
         assert!(gold_replay::<f32>(&[StreamKernel::Nstream], 100_000, 1 << 25).is_ok());
+    }
+
+    /// One row per payoff, and one payoff per name.
+    #[test]
+    fn every_payoff_has_one_option_row() {
+        for payoff in Payoff::ALL {
+            let rows = OptionKind::ALL
+                .iter()
+                .filter(|o| o.payoff == payoff)
+                .count();
+            assert_eq!(rows, 1, "{payoff:?}");
+            assert_eq!(OptionKind::of(payoff).payoff, payoff);
+        }
+        assert_eq!(OptionKind::ALL.len(), Payoff::ALL.len());
+        let mut names: Vec<_> = OptionKind::ALL.iter().map(|o| o.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OptionKind::ALL.len());
     }
 }

@@ -728,7 +728,7 @@ mod tests {
         let t = Timing::from_times(&mut [3.0, 1.0, 2.0]);
         assert_eq!(
             (t.median_s, t.min_s, t.max_s, t.mean_s),
-            (2.0, 1.0, 3.0, 2.0)
+            (2.0, 1.0, 3.0, Some(2.0))
         );
         assert!((t.cv.unwrap() - 0.5).abs() < 1e-12, "{t:?}");
         assert!(t.noisy());

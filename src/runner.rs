@@ -321,7 +321,7 @@ impl Collected {
     }
 
     fn mc_row(&self, cfg: &McConfig) -> CompareRow {
-        let option = crate::kernels::OptionKind(cfg.params.payoff);
+        let option = crate::kernels::OptionKind::of(cfg.params.payoff);
         let find = |b: BackendKind| {
             self.mc.iter().find(|r| {
                 r.option == option

@@ -6,7 +6,7 @@ use std::fs;
 use predicates::prelude::*;
 
 mod common;
-use common::{hexpylot, refused};
+use common::{hexpylot, refused, run_json};
 
 #[test]
 fn bad_sizes_are_refused() {
@@ -206,6 +206,47 @@ fn mc_prices_within_the_closed_form() {
     }
     // Engine and rayon draw the same paths and sum them in the same order.
     assert_eq!(rows[0]["price"], rows[1]["price"]);
+}
+
+/// The same prices, bit for bit, from 1 and 2 threads on both CPU backends: the block order fixes
+/// the sums, whatever the payoff.
+#[test]
+fn mc_prices_are_bit_identical_across_threads() {
+    for option in ["european-call", "digital-call", "digital-put"] {
+        let mut rows = Vec::new();
+        for threads in ["1", "2"] {
+            let (doc, _) = run_json(
+                &[
+                    "mc",
+                    "--option",
+                    option,
+                    "--paths",
+                    "100003",
+                    "--reps",
+                    "2",
+                    "--backends",
+                    "engine,rayon",
+                    "--threads",
+                    threads,
+                ],
+                false,
+            );
+            rows.extend(doc["mc"].as_array().unwrap().clone());
+        }
+        assert_eq!(rows.len(), 4);
+        for row in &rows {
+            assert_eq!(row["option"], option);
+            assert_eq!(row["valid"], true, "{row}");
+            assert_eq!(row["method"], "z-score", "{row}");
+            for key in ["price", "std_error"] {
+                assert_eq!(
+                    row[key], rows[0][key],
+                    "{option} {key}: {row} vs {}",
+                    rows[0]
+                );
+            }
+        }
+    }
 }
 
 #[test]

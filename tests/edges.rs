@@ -29,12 +29,25 @@ fn mc_row(args: &[&str]) -> serde_json::Value {
     rows[0].clone()
 }
 
+/// Every payoff zero far out of the money, and every digital paying 1 far in the money.
 #[test]
-fn every_payoff_zero_is_valid_zero_variance() {
-    for option in ["european-call", "asian-geometric-call", "asian-call"] {
-        let row = mc_row(&["--option", option, "--strike", "1e6"]);
+fn every_payoff_alike_is_valid_zero_variance() {
+    let paid = (-0.05f64).exp();
+    for (option, strike, price) in [
+        ("european-call", "1e6", 0.0),
+        ("asian-geometric-call", "1e6", 0.0),
+        ("asian-call", "1e6", 0.0),
+        ("digital-call", "1e6", 0.0),
+        ("digital-put", "1e-6", 0.0),
+        ("digital-call", "1e-6", paid),
+        ("digital-put", "1e6", paid),
+    ] {
+        let row = mc_row(&["--option", option, "--strike", strike]);
         assert_eq!(row["valid"], true, "{row}");
-        assert_eq!(row["price"], 0.0, "{row}");
+        assert!(
+            (row["price"].as_f64().unwrap() - price).abs() < 1e-15,
+            "{row}"
+        );
         assert_eq!(row["std_error"], 0.0, "{row}");
         assert_eq!(row["method"], "zero-variance", "{row}");
         assert!(row["check"].as_str().unwrap().contains("zero-variance"));
@@ -51,6 +64,8 @@ fn vanishing_volatility_is_valid_zero_variance() {
         "asian-geometric-put",
         "asian-call",
         "asian-put",
+        "digital-call",
+        "digital-put",
     ] {
         for strike in ["90", "100", "110"] {
             let row = mc_row(&["--option", option, "--sigma", "1e-12", "--strike", strike]);
@@ -59,7 +74,8 @@ fn vanishing_volatility_is_valid_zero_variance() {
             let check = row["check"].as_str().unwrap();
             assert!(check.contains("rounding"), "{check}");
             if !option.starts_with("asian-c") && !option.starts_with("asian-p") {
-                // The closed form is the discounted intrinsic value of the forward.
+                // The closed form is the discounted intrinsic value of the forward (a digital's:
+                // e^{−rT} where the forward is in the money).
                 let reference = row["reference"].as_f64().unwrap();
                 let price = row["price"].as_f64().unwrap();
                 assert!((price - reference).abs() < 1e-3, "{row}");
@@ -70,10 +86,12 @@ fn vanishing_volatility_is_valid_zero_variance() {
 
 #[test]
 fn ordinary_runs_keep_the_z_score() {
-    let row = mc_row(&[]);
-    assert_eq!(row["method"], "z-score", "{row}");
-    assert!(row["z_score"].is_f64());
-    assert_eq!(row["valid"], true);
+    for option in ["european-call", "digital-call", "digital-put"] {
+        let row = mc_row(&["--option", option]);
+        assert_eq!(row["method"], "z-score", "{row}");
+        assert!(row["z_score"].is_f64());
+        assert_eq!(row["valid"], true);
+    }
     let row = mc_row(&["--option", "asian-call"]);
     assert_eq!(row["method"], "z-score", "{row}");
     assert!(row["check"].as_str().unwrap().starts_with("AM-GM"));

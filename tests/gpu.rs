@@ -164,6 +164,49 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
     }
 }
 
+/// `mc` on the GPU through the binary, for the payoffs of `S_T`: valid, and within 1% of a standard
+/// error of the engine's price for the same paths (see tests/gpu_montecarlo.rs for why 1% holds).
+#[test]
+fn mc_on_the_gpu_agrees_with_the_engine() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    for option in ["european-call", "digital-call", "digital-put"] {
+        let (doc, _) = run_json(
+            &[
+                "mc",
+                "--option",
+                option,
+                "--paths",
+                "65537",
+                "--steps",
+                "3",
+                "--reps",
+                "2",
+                "--threads",
+                "1",
+                "--backends",
+                "engine,gpu",
+            ],
+            false,
+        );
+        let rows = doc["mc"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{doc}");
+        assert_eq!(rows[0]["backend"], "engine");
+        assert_eq!(rows[1]["backend"], "gpu");
+        for row in rows {
+            assert_eq!(row["valid"], true, "{row}");
+        }
+        let num = |i: usize, key: &str| rows[i][key].as_f64().unwrap();
+        let (engine, gpu, se) = (num(0, "price"), num(1, "price"), num(0, "std_error"));
+        assert!(
+            (gpu - engine).abs() <= 0.01 * se,
+            "{option}: GPU {gpu} vs engine {engine}, SE {se}"
+        );
+    }
+}
+
 /// No Vulkan driver at all: the CPU rows still run and the output says why the GPU did not, exit
 /// 0; with HEXPYLOT_REQUIRE_GPU=1 the same run exits 1. Naming an adapter that does not exist is
 /// bad input.

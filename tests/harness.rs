@@ -124,6 +124,8 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
         (Payoff::EuropeanCall, 1, 100_003),
         (Payoff::AsianArithmeticPut, 12, 20_001),
         (Payoff::AsianGeometricCall, 5, 9_999),
+        (Payoff::DigitalCall, 1, 100_003),
+        (Payoff::DigitalPut, 3, 20_001),
     ] {
         let cfg = McConfig {
             params: params(payoff, steps),

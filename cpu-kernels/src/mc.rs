@@ -1,5 +1,6 @@
-//! Monte Carlo pricing of European and Asian options under geometric Brownian motion: `f32` path
-//! arithmetic, `f64` accumulation, bit-reproducible for any split of the work.
+//! Monte Carlo pricing of European, digital (cash-or-nothing) and Asian options under geometric
+//! Brownian motion: `f32` path arithmetic, `f64` accumulation, bit-reproducible for any split of
+//! the work.
 //!
 //! # Path → random numbers (fixed; independent of how paths are split into blocks or threads)
 //!
@@ -16,11 +17,14 @@
 //! * `Δ = T/N`; `drift = ((r − σ²/2)·Δ)` and `vol = σ·√Δ` are computed in `f64` and rounded to
 //!   `f32`, as are `S0`, `K` and `1/N`.
 //! * `y_0 = 0`, `y_{j+1} = y_j + (drift + vol·z_j)`; `S_{t_i} = S0·exp(y_i)` ([`crate::math::exp`]).
-//! * European: `X = S0·exp(y_N)`. Arithmetic Asian: `A = S0·((Σ_{i=1..N} exp(y_i))·(1/N))`, the
-//!   sum taken in order from `i = 1`. Geometric Asian: `G = S0·exp((Σ_{i=1..N} y_i)·(1/N))`, the
-//!   sum likewise in order. (Multiplying by the rounded `1/N` rather than dividing keeps the
+//! * European and digital: `X = S0·exp(y_N)`. Arithmetic Asian:
+//!   `A = S0·((Σ_{i=1..N} exp(y_i))·(1/N))`, the sum taken in order from `i = 1`. Geometric
+//!   Asian: `G = S0·exp((Σ_{i=1..N} y_i)·(1/N))`, the sum likewise in order. (Multiplying by the rounded `1/N` rather than dividing keeps the
 //!   operation correctly rounded on GPUs, where WGSL division is not.)
-//! * Payoff: call `max(X − K, 0)`, put `max(K − X, 0)`, in `f32`.
+//! * Payoff, in `f32`: call `X − K` where `X > K`, put `K − X` where `X < K`, 0 elsewhere; the
+//!   digital call and put pay `1` where the call resp. the put pays anything. The comparison is
+//!   of `X` with `K` itself, not of the sign of `X − K` (the same on CPUs, but a GPU may flush a
+//!   subnormal difference to zero, which would flip a digital).
 //!
 //! # Blocks and sums
 //!
@@ -46,6 +50,10 @@ pub enum Payoff {
     EuropeanCall,
     /// `(K − S_T)^+`.
     EuropeanPut,
+    /// `1` if `S_T > K`, else `0`.
+    DigitalCall,
+    /// `1` if `S_T < K`, else `0`.
+    DigitalPut,
     /// `(A − K)^+`, `A` the arithmetic mean of `S_{t_1}, …, S_{t_N}`.
     AsianArithmeticCall,
     /// `(K − A)^+`.
@@ -56,12 +64,58 @@ pub enum Payoff {
     AsianGeometricPut,
 }
 
+/// What a payoff observes of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Average {
+    /// Nothing but the price at maturity: only `y_N` matters.
+    None,
+    /// The arithmetic mean `A` of the prices at the dates.
+    Arithmetic,
+    /// The geometric mean `G` of the prices at the dates.
+    Geometric,
+}
+
 impl Payoff {
-    fn is_put(self) -> bool {
-        matches!(
-            self,
-            Self::EuropeanPut | Self::AsianArithmeticPut | Self::AsianGeometricPut
-        )
+    /// Every payoff.
+    pub const ALL: [Payoff; 8] = [
+        Payoff::EuropeanCall,
+        Payoff::EuropeanPut,
+        Payoff::DigitalCall,
+        Payoff::DigitalPut,
+        Payoff::AsianArithmeticCall,
+        Payoff::AsianArithmeticPut,
+        Payoff::AsianGeometricCall,
+        Payoff::AsianGeometricPut,
+    ];
+
+    /// `(average, put, digital)`: the one description of each payoff, which the methods below
+    /// read.
+    const fn shape(self) -> (Average, bool, bool) {
+        match self {
+            Self::EuropeanCall => (Average::None, false, false),
+            Self::EuropeanPut => (Average::None, true, false),
+            Self::DigitalCall => (Average::None, false, true),
+            Self::DigitalPut => (Average::None, true, true),
+            Self::AsianArithmeticCall => (Average::Arithmetic, false, false),
+            Self::AsianArithmeticPut => (Average::Arithmetic, true, false),
+            Self::AsianGeometricCall => (Average::Geometric, false, false),
+            Self::AsianGeometricPut => (Average::Geometric, true, false),
+        }
+    }
+
+    /// The observed value `X` the payoff compares with the strike.
+    pub const fn average(self) -> Average {
+        self.shape().0
+    }
+
+    /// Pays when `X < K` (else when `X > K`).
+    pub const fn is_put(self) -> bool {
+        self.shape().1
+    }
+
+    /// Pays `1` rather than `|X − K|`.
+    pub const fn is_digital(self) -> bool {
+        self.shape().2
     }
 }
 
@@ -332,15 +386,8 @@ struct PathConsts {
     strike: f32,
     inv_steps: f32,
     put: bool,
+    digital: bool,
     average: Average,
-}
-
-#[derive(Clone, Copy)]
-enum Average {
-    /// European: only `y_N` matters.
-    None,
-    Arithmetic,
-    Geometric,
 }
 
 impl PathConsts {
@@ -356,11 +403,8 @@ impl PathConsts {
             strike: p.strike as f32,
             inv_steps: (1.0 / f64::from(p.steps)) as f32,
             put: p.payoff.is_put(),
-            average: match p.payoff {
-                Payoff::EuropeanCall | Payoff::EuropeanPut => Average::None,
-                Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => Average::Arithmetic,
-                Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => Average::Geometric,
-            },
+            digital: p.payoff.is_digital(),
+            average: p.payoff.average(),
         }
     }
 }
@@ -370,7 +414,7 @@ impl PathConsts {
 struct Paths {
     /// Log-price `y_j`.
     y: F32s<HALF>,
-    /// Running sum of the observations (`exp(y_i)` or `y_i`; unused for European).
+    /// Running sum of the observations (`exp(y_i)` or `y_i`; unused for `Average::None`).
     acc: F32s<HALF>,
 }
 
@@ -395,12 +439,13 @@ impl Paths {
             Average::Arithmetic => (self.acc * c.inv_steps) * c.s0,
             Average::Geometric => exp_lanes(self.acc * c.inv_steps) * c.s0,
         };
-        let d = if c.put {
-            Lanes::splat(c.strike) - x
+        let (pays, value) = if c.put {
+            (x.lt(c.strike), Lanes::splat(c.strike) - x)
         } else {
-            x - c.strike
+            (x.gt(c.strike), x - c.strike)
         };
-        d.gt(0.0).select(d, Lanes::splat(0.0))
+        let value = if c.digital { Lanes::splat(1.0) } else { value };
+        pays.select(value, Lanes::splat(0.0))
     }
 }
 
@@ -436,7 +481,7 @@ fn normals(key: [u32; 2], m0: u64, step: u32) -> (F32s<HALF>, F32s<HALF>) {
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq"))]
 fn simulate_paths(c: &PathConsts, start: u64, to: u64, end: u64, acc: &mut Partials) {
     // A constant `average` in each arm: once inlined, three loops specialised to their payoff
-    // kind, so European paths pay for no observation work.
+    // kind, so European and digital paths pay for no observation work.
     match c.average {
         Average::None => simulate(c, start, to, end, acc, Average::None),
         Average::Arithmetic => simulate(c, start, to, end, acc, Average::Arithmetic),
@@ -513,6 +558,12 @@ fn norm_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2)
 }
 
+/// Standard normal density `φ(x)`.
+fn norm_pdf(x: f64) -> f64 {
+    const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+    FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
+}
+
 /// The lognormal law of the observed value `X` (`S_T`, or the geometric mean `G`): `ln X ~
 /// N(ln F − v/2, v)` with forward `F = E[X]`; `None` for arithmetic Asians.
 struct Lognormal {
@@ -527,12 +578,13 @@ impl Lognormal {
     /// (6N²)`, `ln F = μ + v/2 = ln S0 + r·T·(N+1)/(2N) − σ²·T·(N²−1)/(12N²)`: the last form,
     /// because at large σ the σ² terms of `μ` and `v/2` are huge and cancel, taking `ln S0`
     /// with them (σ = 1e10 used to price a call at 0.95 instead of S0). With `N = 1` it is
-    /// Black–Scholes (`ln F = ln S0 + r·T`), which is how European payoffs are priced.
+    /// Black–Scholes (`ln F = ln S0 + r·T`), which is how payoffs of `S_T` (European, digital)
+    /// are priced whatever `steps`.
     fn of(p: &McParams) -> Option<Self> {
-        let n = match p.payoff {
-            Payoff::EuropeanCall | Payoff::EuropeanPut => 1.0,
-            Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => f64::from(p.steps),
-            Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => return None,
+        let n = match p.payoff.average() {
+            Average::None => 1.0,
+            Average::Geometric => f64::from(p.steps),
+            Average::Arithmetic => return None,
         };
         let (s, r, sigma, t) = (p.s0, p.rate, p.sigma, p.maturity);
         let var_t = sigma * sigma * t;
@@ -553,9 +605,9 @@ impl Lognormal {
     }
 }
 
-/// The exact price (in `f64`) where one exists: Black–Scholes for European payoffs (whatever
-/// `steps`), the discrete geometric-average closed form for geometric Asians; `None` for
-/// arithmetic Asians.
+/// The exact price (in `f64`) where one exists: Black–Scholes for European and digital payoffs
+/// (whatever `steps`), the discrete geometric-average closed form for geometric Asians; `None`
+/// for arithmetic Asians.
 ///
 /// With `F` and `√v` as in the (private) `Lognormal::of`, `d1,2 = ln(F/K)/√v ± √v/2`; call
 /// `e^{−rT}·(F·Φ(d1) − K·Φ(d2))`, put `e^{−rT}·(K·Φ(−d2) − F·Φ(−d1))`, `Φ` through `erfc` so
@@ -564,7 +616,13 @@ impl Lognormal {
 /// loses about `log10(|d1|/√v)` digits, a handful where `Φ` is still above `f64`'s range.
 /// Stays accurate for σ → 0 (`d → ±∞`: the intrinsic value of the forward) and huge σ (`d1 →
 /// +∞`, `d2 → −∞`: the call is worth `S0`-ish, the put `K·e^{−rT}`).
+///
+/// A digital pays 1 exactly where its vanilla twin pays anything: `e^{−rT}·Φ(d2)` for the call,
+/// `e^{−rT}·Φ(−d2)` for the put, the [`exercise_probability`] discounted.
 pub fn closed_form(p: &McParams) -> Option<f64> {
+    if p.payoff.is_digital() {
+        return exercise_probability(p).map(|q| p.discount() * q);
+    }
     let law = Lognormal::of(p)?;
     let k = p.strike;
     let (d1, d2) = law.d(k);
@@ -672,9 +730,10 @@ pub fn check_path_range(p: &McParams) -> Result<PathRange, String> {
             -ln_lo
         ));
     }
-    let sum = match p.payoff {
-        Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => n.ln(),
-        _ => 0.0,
+    let sum = if p.payoff.average() == Average::Arithmetic {
+        n.ln()
+    } else {
+        0.0
     };
     let ln_s0 = p.s0.ln();
     if ln_s0 + extreme + sum > ln_hi {
@@ -695,7 +754,9 @@ pub fn check_path_range(p: &McParams) -> Result<PathRange, String> {
 
 /// A bound on how far the `f32` path arithmetic can move the Monte Carlo price from the same
 /// estimator computed exactly (same draws), for parameters [`check_path_range`] accepts
-/// (`None` otherwise).
+/// (`None` otherwise). For the continuous payoffs it holds for every run; for digitals, whose
+/// payoff jumps at the strike, it holds except with probability below `e^-20 = 2·10^-9` per run
+/// (last paragraph).
 ///
 /// Derivation (u = 2^-24, `f32`'s unit roundoff; `N` dates, `E` and step `a` from
 /// [`PathRange`]): rounding `drift` and `vol` and each step's `vol·z`, `+ drift` and `y + …`
@@ -708,7 +769,25 @@ pub fn check_path_range(p: &McParams) -> Result<PathRange, String> {
 /// `ρ·X_max + u·K` (rounding `K`) `+ u·|X − K|` (the subtraction) `≤ (ρ + u)·X_max + 2u·K`,
 /// and a zero payoff can only appear or vanish within that distance of the strike. The `f64`
 /// sums of nonnegative payoffs add a relative `(B/64 + 64 + blocks + 2)·2^-53` (`B` paths per
-/// block), negligible. The bound is that per-path error, plus the sums', times `e^{−rT}`.
+/// block) of the largest payoff, negligible. The bound is that per-path error, plus the sums',
+/// times `e^{−rT}`.
+///
+/// Digitals pay exactly 0 or 1, so rounding changes a path's payoff only by flipping it, by 1,
+/// where the `f32` comparison of `X̂` (the computed `X`) with `K̂` (`K` rounded) disagrees with
+/// the exact one. With `|X̂ − X| ≤ ρ·X` and `|K̂ − K| ≤ u·K` that needs `X` in
+/// `[K·(1−u)/(1+ρ), K·(1+u)/(1−ρ)]`, so `|ln X − ln K| ≤ h = ln((1+u)/(1−ρ))` (the wider side).
+/// No per-path error bounds a run: one flipped path moves the price by `1/n` however rare flips
+/// are, and as σ → 0 every path can sit in that window at once. So the bound counts flips.
+/// `ln S_T ~ N(ln K + d2·s, s²)`, `s = σ√T` (taking the draws as the normals they approximate,
+/// as the z-score does), so the window holds a mass `q ≤ (2h/s)·φ(max(|d2| − h/s, 0))`: its
+/// width times the largest density on it, at most 1, which needs no difference of `Φ`s that
+/// could cancel. Paths are independent, so by Bernstein's inequality (independent indicators,
+/// variance at most their mean `μ = n·q`) more than `μ + L/3 + √(L²/9 + 2L·μ)` of `n` paths flip
+/// with probability at most `e^{−L}`, `L = 20`. The bound is that count over `n` (at most 1),
+/// plus the sums' error with largest payoff 1 (they are exact below 2^53 paying paths), times
+/// `e^{−rT}`. At S0 = K = 100, r = 0.05, σ = 0.2, T = 1 and 2^22 paths: `q = 4.3·10^-6`, 18
+/// flips expected, at most 52 allowed, `1.2·10^-5` against a standard error of `2.3·10^-4`; at
+/// a few thousand paths the `2L/3 ≈ 13` flips the tail bound allows whatever `q` dominate.
 pub fn rounding_bound(p: &McParams, paths: u64) -> Option<f64> {
     let range = check_path_range(p).ok()?;
     let u = f64::from(f32::EPSILON) / 2.0;
@@ -716,9 +795,34 @@ pub fn rounding_bound(p: &McParams, paths: u64) -> Option<f64> {
     let (e, a) = (range.extreme, range.step);
     let rho = u * (2.0 * n * a + (2.0 * n + 3.0) * e + n + 8.0);
     let x_max = p.s0 * e.exp();
-    let per_path = (rho + u) * x_max + 2.0 * u * p.strike;
+    let (per_path, largest) = if p.payoff.is_digital() {
+        (flipped_fraction(p, rho, u, paths), 1.0)
+    } else {
+        ((rho + u) * x_max + 2.0 * u * p.strike, x_max + p.strike)
+    };
     let sums = (block_paths(paths) as f64 / 64.0 + 64.0 + block_count(paths) as f64 + 2.0)
         * (f64::EPSILON / 2.0)
-        * (x_max + p.strike);
+        * largest;
     Some(p.discount() * (per_path + sums))
+}
+
+/// `ln(1/α)` for the probability `α` that more digitals flip than [`rounding_bound`] allows.
+const FLIP_TAIL_LN: f64 = 20.0;
+
+/// The fraction of `paths` digital payoffs that the relative error `rho` of `X` and the rounding
+/// `u` of `K` can flip, but for probability `e^-FLIP_TAIL_LN` ([`rounding_bound`]).
+fn flipped_fraction(p: &McParams, rho: f64, u: f64, paths: u64) -> f64 {
+    let law = Lognormal::of(p).expect("a digital observes S_T, which is lognormal");
+    let (_, d2) = law.d(p.strike);
+    // Half the window in standard deviations; past ρ = 1 the window is unbounded.
+    let half = if rho < 1.0 {
+        (u.ln_1p() - (-rho).ln_1p()) / law.sd
+    } else {
+        f64::INFINITY
+    };
+    let q = (2.0 * half * norm_pdf((d2.abs() - half).max(0.0))).min(1.0);
+    let mean = paths as f64 * q;
+    let l = FLIP_TAIL_LN;
+    let flips = mean + l / 3.0 + (l * l / 9.0 + 2.0 * l * mean).sqrt();
+    (flips / paths as f64).min(1.0)
 }

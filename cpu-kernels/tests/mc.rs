@@ -3,18 +3,9 @@
 
 use cpu_kernels::math::exp;
 use cpu_kernels::mc::{
-    self, BlockRun, McParams, McSums, Payoff, block_count, block_paths, check_path_range,
+    self, Average, BlockRun, McParams, McSums, Payoff, block_count, block_paths, check_path_range,
     closed_form, normal_at, simulate_block,
 };
-
-const ALL_PAYOFFS: [Payoff; 6] = [
-    Payoff::EuropeanCall,
-    Payoff::EuropeanPut,
-    Payoff::AsianArithmeticCall,
-    Payoff::AsianArithmeticPut,
-    Payoff::AsianGeometricCall,
-    Payoff::AsianGeometricPut,
-];
 
 fn params(payoff: Payoff, steps: u32, seed: u64) -> McParams {
     McParams {
@@ -51,16 +42,22 @@ fn replay_block(p: &McParams, paths: u64, block: usize) -> McSums {
             arithmetic += exp(y);
             geometric += y;
         }
-        let x = match p.payoff {
-            Payoff::EuropeanCall | Payoff::EuropeanPut => s0 * exp(y),
-            Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => s0 * (arithmetic * inv_n),
-            Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => s0 * exp(geometric * inv_n),
+        let x = match p.payoff.average() {
+            Average::None => s0 * exp(y),
+            Average::Arithmetic => s0 * (arithmetic * inv_n),
+            Average::Geometric => s0 * exp(geometric * inv_n),
         };
-        let put = matches!(
-            p.payoff,
-            Payoff::EuropeanPut | Payoff::AsianArithmeticPut | Payoff::AsianGeometricPut
-        );
-        let pay = f64::from((if put { strike - x } else { x - strike }).max(0.0));
+        let pays = if p.payoff.is_put() {
+            x < strike
+        } else {
+            x > strike
+        };
+        let pay = match (pays, p.payoff.is_digital(), p.payoff.is_put()) {
+            (false, _, _) => 0.0,
+            (true, true, _) => 1.0,
+            (true, false, true) => f64::from(strike - x),
+            (true, false, false) => f64::from(x - strike),
+        };
         let k = ((path - start) % 64) as usize;
         sums[k] += pay;
         squares[k] += pay * pay;
@@ -83,7 +80,7 @@ fn blocks_match_the_scalar_definition() {
         (5, &[0]),
         (1 << 30, &[17, 16383]),
     ];
-    for payoff in ALL_PAYOFFS {
+    for payoff in Payoff::ALL {
         for steps in [1, 3, 12] {
             for (paths, blocks) in runs {
                 if paths > 1 << 20 && steps > 1 {
@@ -289,7 +286,7 @@ fn monte_carlo_prices_every_reference_row() {
 
 #[test]
 fn a_block_run_in_pieces_gives_the_block_bits() {
-    for payoff in ALL_PAYOFFS {
+    for payoff in Payoff::ALL {
         let p = params(payoff, 3, 7);
         for (paths, block) in [(4099u64, 0usize), (4099, 1), (1 << 30, 5)] {
             let whole = simulate_block(&p, paths, block);
@@ -483,7 +480,7 @@ fn the_path_range_rule() {
 #[test]
 fn the_rounding_bound_holds() {
     let paths = 4096u64;
-    for payoff in ALL_PAYOFFS {
+    for payoff in Payoff::ALL {
         for (s0, k, r, sigma, steps) in [
             (100.0, 100.0, 0.05, 0.2, 1),
             (100.0, 100.0, 0.05, 0.2, 12),
@@ -491,6 +488,9 @@ fn the_rounding_bound_holds() {
             (100.0, 95.0, 0.05, 1e-6, 3),
             (1e30, 1e30, 0.05, 0.5, 4),
             (100.0, 100.0, 40.0, 0.2, 2),
+            // K at the forward and σ → 0: every path a hair from the strike, where f32 flips
+            // every digital (the f32 paths all land on one side, the exact ones on both).
+            (100.0, 100.0 * 0.05f64.exp(), 0.05, 1e-12, 1),
         ] {
             let p = McParams {
                 payoff,
@@ -508,16 +508,17 @@ fn the_rounding_bound_holds() {
                     geo += y;
                 }
                 let n = f64::from(steps);
-                let x = match payoff {
-                    Payoff::EuropeanCall | Payoff::EuropeanPut => s0 * y.exp(),
-                    Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => s0 * arith / n,
-                    Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => s0 * (geo / n).exp(),
+                let x = match payoff.average() {
+                    Average::None => s0 * y.exp(),
+                    Average::Arithmetic => s0 * arith / n,
+                    Average::Geometric => s0 * (geo / n).exp(),
                 };
-                let put = matches!(
-                    payoff,
-                    Payoff::EuropeanPut | Payoff::AsianArithmeticPut | Payoff::AsianGeometricPut
-                );
-                exact += (if put { k - x } else { x - k }).max(0.0);
+                let d = if payoff.is_put() { k - x } else { x - k };
+                exact += match (d > 0.0, payoff.is_digital()) {
+                    (false, _) => 0.0,
+                    (true, true) => 1.0,
+                    (true, false) => d,
+                };
             }
             let exact = exact / paths as f64 * p.discount();
             let bound = mc::rounding_bound(&p, paths).unwrap();
@@ -525,8 +526,15 @@ fn the_rounding_bound_holds() {
                 (f32_price - exact).abs() <= bound,
                 "{p:?}: f32 {f32_price} vs f64 {exact}, bound {bound:e}"
             );
-            // And the bound is not vacuous: well below the price's scale.
-            assert!(bound < 1e-2 * (s0 + k), "{p:?}: bound {bound:e}");
+            // And the bound is not vacuous: well below the price's scale, but where σ → 0 puts
+            // every path next to the strike, and a digital's price is anything from 0 to e^{−rT}.
+            let scale = if payoff.is_digital() { 1.0 } else { s0 + k };
+            let at_forward = (k / (s0 * r.exp()) - 1.0).abs() < 1e-9;
+            if payoff.is_digital() && at_forward {
+                assert!(bound >= p.discount(), "{p:?}: bound {bound:e}");
+            } else {
+                assert!(bound < 1e-2 * scale, "{p:?}: bound {bound:e}");
+            }
         }
     }
 }
@@ -539,6 +547,17 @@ fn exercise_probabilities() {
     assert!(q(1e6, 0.2) < 1e-300);
     assert!((q(100.0, 1e-12) - 1.0).abs() < 1e-12);
     assert!((q(100.0, 0.2) - 0.5596176923702425).abs() < 1e-9);
+    // A digital is exercised exactly where its vanilla twin is.
+    for (digital, vanilla) in [
+        (Payoff::DigitalCall, Payoff::EuropeanCall),
+        (Payoff::DigitalPut, Payoff::EuropeanPut),
+    ] {
+        for k in [50.0, 100.0, 150.0] {
+            let q =
+                |payoff| mc::exercise_probability(&option(payoff, 100.0, k, 0.05, 0.2, 4)).unwrap();
+            assert_eq!(q(digital), q(vanilla));
+        }
+    }
     assert_eq!(
         mc::exercise_probability(&option(
             Payoff::AsianArithmeticCall,
@@ -553,8 +572,83 @@ fn exercise_probabilities() {
 }
 
 #[test]
+fn digital_closed_forms() {
+    let disc = (-0.05f64).exp();
+    let price = |payoff, k, sigma, steps| {
+        closed_form(&option(payoff, 100.0, k, 0.05, sigma, steps)).unwrap()
+    };
+    // Black–Scholes by hand: d2 = (ln(S0/K) + (r − σ²/2)·T)/(σ√T), 0.15 at K = 100 and
+    // −0.32655089902162443 at K = 110; Φ of each from an independent erfc (Python's math.erfc).
+    let (at_100, at_110) = (0.5596176923702425, 0.37200379301884035);
+    for (payoff, k, want) in [
+        (Payoff::DigitalCall, 100.0, at_100),
+        (Payoff::DigitalPut, 100.0, 1.0 - at_100),
+        (Payoff::DigitalCall, 110.0, at_110),
+        (Payoff::DigitalPut, 110.0, 1.0 - at_110),
+    ] {
+        let got = price(payoff, k, 0.2, 1);
+        assert!((got - disc * want).abs() < 1e-14, "{payoff:?} K {k}: {got}");
+    }
+    // Call + put pays 1 on every path (but the measure-zero S_T = K), whatever σ, K and steps
+    // (only S_T matters).
+    for sigma in [1e-12, 1e-3, 0.2, 1.0, 5.0, 1e10] {
+        for k in [1.0, 80.0, 100.0, 125.0, 1e4] {
+            let (c, p) = (
+                price(Payoff::DigitalCall, k, sigma, 1),
+                price(Payoff::DigitalPut, k, sigma, 1),
+            );
+            assert!((0.0..=disc).contains(&c) && (0.0..=disc).contains(&p));
+            assert!((c + p - disc).abs() < 1e-15, "σ {sigma} K {k}: {c} + {p}");
+            assert_eq!(c, price(Payoff::DigitalCall, k, sigma, 12));
+            assert_eq!(p, price(Payoff::DigitalPut, k, sigma, 52));
+        }
+    }
+    // The digital call is −∂C/∂K of the vanilla call (whose closed form the reference table
+    // checks): a central difference, its error O(h²) + ε·C/h, far below the tolerance.
+    for k in [80.0, 100.0, 110.0, 130.0] {
+        let h = 1e-5 * k;
+        let slope = (price(Payoff::EuropeanCall, k - h, 0.2, 1)
+            - price(Payoff::EuropeanCall, k + h, 0.2, 1))
+            / (2.0 * h);
+        let digital = price(Payoff::DigitalCall, k, 0.2, 1);
+        assert!(
+            (slope - digital).abs() < 1e-8,
+            "K {k}: {slope} vs {digital}"
+        );
+    }
+}
+
+/// Simulated digitals in and out of the money, from one and from several steps, within 4
+/// standard errors of the closed form, with the rounding bound small next to the standard error
+/// (so that the z-score is the check that applies).
+#[test]
+fn digital_prices_within_four_standard_errors() {
+    let paths = 1u64 << 18;
+    for payoff in [Payoff::DigitalCall, Payoff::DigitalPut] {
+        for k in [80.0, 100.0, 125.0] {
+            for steps in [1, 4] {
+                let p = McParams {
+                    seed: 3,
+                    ..option(payoff, 100.0, k, 0.05, 0.2, steps)
+                };
+                let mut sums = McSums::default();
+                for block in 0..block_count(paths) {
+                    sums.merge(&simulate_block(&p, paths, block));
+                }
+                let (price, se) = sums.estimate(p.discount());
+                let exact = closed_form(&p).unwrap();
+                let z = (price - exact) / se;
+                assert!(z.abs() <= 4.0, "{p:?}: {price} ± {se} vs {exact}, z = {z}");
+                let bound = mc::rounding_bound(&p, paths).unwrap();
+                assert!(bound < se, "{p:?}: rounding {bound:e} vs SE {se:e}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_block_run_step_by_step_gives_the_block_bits() {
-    for payoff in ALL_PAYOFFS {
+    for payoff in Payoff::ALL {
         let p = params(payoff, 7, 11);
         for (paths, block) in [(4099u64, 1usize), (130, 0)] {
             let whole = simulate_block(&p, paths, block);

@@ -105,7 +105,7 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
     }
     let p = &cfg.params;
     Ok(McRow {
-        option: OptionKind(p.payoff),
+        option: OptionKind::of(p.payoff),
         backend: kind,
         threads,
         paths: cfg.paths,
@@ -142,6 +142,12 @@ const ALL_ZERO_PROBABILITY: f64 = 6.3e-5;
 /// Z_LIMIT·SE`. One more case is legitimate: every payoff zero (`price = 0`) while the closed
 /// form is positive past the bound, which is plausible only when paying paths are rare:
 /// `P(no path pays) = (1 − q)^n ≥ ALL_ZERO_PROBABILITY`, `q` the exercise probability.
+///
+/// Digitals need no rule of their own: every payoff 0 is plausible only for
+/// `q ≤ −ln(ALL_ZERO_PROBABILITY)/n = 9.7/n`, every payoff 1 only for `1 − q` that small, and
+/// either way the gap to the closed form, `e^{−rT}` times that probability, is inside the
+/// rounding bound, which allows at least `2L/3 = 13.3` of the `n` paths to flip
+/// (`cpu_kernels::mc::rounding_bound`).
 fn zero_variance_check(
     params: &McParams,
     paths: u64,

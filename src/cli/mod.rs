@@ -149,6 +149,7 @@ struct McArgs {
         default_value = "engine,rayon"
     )]
     backends: Vec<BackendKind>,
+    /// The payoff to price.
     #[arg(long, value_enum, default_value = "european-call")]
     option: OptionKind,
     /// Spot price.
@@ -165,8 +166,8 @@ struct McArgs {
     /// Years to maturity.
     #[arg(long, default_value = "1", value_parser = parse::positive_real, allow_hyphen_values = true)]
     maturity: f64,
-    /// Monitoring dates t_i = i·T/N, i = 1..N (default 1 for European and digital options, 52
-    /// for Asians).
+    /// Monitoring dates t_i = i·T/N, i = 1..N (default 1 for European and digital options, whose
+    /// paths still take N steps to S_T; 52 for Asians).
     #[arg(long, value_parser = parse::positive, allow_hyphen_values = true)]
     steps: Option<usize>,
     /// Simulated paths: 16777216, 2^24 or 16Mi.
@@ -424,7 +425,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     let steps = mc_steps(args.steps.unwrap_or(args.option.default_steps() as usize))?;
     check_reps(args.reps, "--reps")?;
     let params = McParams {
-        payoff: args.option.0,
+        payoff: args.option.payoff,
         s0: args.s0,
         strike: args.strike,
         rate: args.rate,
@@ -480,7 +481,7 @@ fn check_mc_request(params: &McParams, paths: u64) -> Result<()> {
         .map_err(|e| {
             usage(format!(
                 "{} S0={:?} K={:?} r={:?} sigma={:?} T={:?} steps={}: {e}",
-                OptionKind(params.payoff).name(),
+                OptionKind::of(params.payoff).name(),
                 params.s0,
                 params.strike,
                 params.rate,

@@ -15,7 +15,7 @@
 //! moves the standard error by about as much and nothing else.
 
 use bytemuck::{Pod, Zeroable};
-use cpu_kernels::mc::{McParams, McSums, Payoff};
+use cpu_kernels::mc::{Average, McParams, McSums};
 
 use super::{GpuContext, GpuError, PassTime, WORKGROUP, groups};
 
@@ -48,7 +48,8 @@ struct NormalParams {
     _pad: u32,
 }
 
-/// `SimParams` in the shader (64 bytes; `vec2<u32>` members sit on 8-byte boundaries, as here).
+/// `SimParams` in the shader (72 bytes: WGSL rounds the struct up to a multiple of its 8-byte
+/// alignment; `vec2<u32>` members sit on 8-byte boundaries, as here).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct SimParams {
@@ -64,8 +65,12 @@ struct SimParams {
     inv_steps: f32,
     average: u32,
     put: u32,
+    digital: u32,
     zero: u32,
+    _pad: u32,
 }
+
+const _: () = assert!(size_of::<SimParams>() == 72);
 
 /// `Partial` in the shader: `sum` and `sum_sq` as unevaluated `hi + lo` pairs (24 bytes).
 #[repr(C)]
@@ -287,16 +292,16 @@ impl McGpu {
             s0: p.s0 as f32,
             strike: p.strike as f32,
             inv_steps: (1.0 / f64::from(p.steps)) as f32,
-            average: match p.payoff {
-                Payoff::EuropeanCall | Payoff::EuropeanPut => 0,
-                Payoff::AsianArithmeticCall | Payoff::AsianArithmeticPut => 1,
-                Payoff::AsianGeometricCall | Payoff::AsianGeometricPut => 2,
+            // The shader's numbering.
+            average: match p.payoff.average() {
+                Average::None => 0,
+                Average::Arithmetic => 1,
+                Average::Geometric => 2,
             },
-            put: u32::from(matches!(
-                p.payoff,
-                Payoff::EuropeanPut | Payoff::AsianArithmeticPut | Payoff::AsianGeometricPut
-            )),
+            put: u32::from(p.payoff.is_put()),
+            digital: u32::from(p.payoff.is_digital()),
             zero: 0,
+            _pad: 0,
         };
         let uniform = ctx.uniform("simulate params", &uniform)?;
         let bind_group = self.simulate.bind(ctx, &[&partials, &uniform])?;
