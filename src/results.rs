@@ -693,17 +693,26 @@ impl Document {
 /// The label of a run given none: the host, the subcommand and its size, e.g.
 /// "node7 stream 2^25". `command` is the whole command line.
 pub fn default_label(hostname: &str, command: &str) -> String {
+    // The flags that take no value; every other flag's next word is its value, not a command.
+    const SWITCHES: [&str; 3] = ["--verbose", "--fail-on-regression", "--help"];
     let mut words = command.split_whitespace().skip(1);
     let mut what: Vec<&str> = Vec::new();
     let mut size = None;
     while let Some(w) = words.next() {
-        match w {
-            "--size" | "--paths" | "--min-size" | "--max-size" => {
-                size = size.or(words.next());
+        if let Some((flag, value)) = w.split_once('=') {
+            if ["--size", "--paths", "--min-size", "--max-size"].contains(&flag) {
+                size = size.or(Some(value));
             }
-            _ if w.starts_with("--size=") => size = size.or(w.strip_prefix("--size=")),
-            _ if !w.starts_with('-') && what.len() < 2 && size.is_none() => what.push(w),
-            _ => {}
+        } else if w.starts_with("--") {
+            if SWITCHES.contains(&w) {
+                continue;
+            }
+            let value = words.next();
+            if ["--size", "--paths", "--min-size", "--max-size"].contains(&w) {
+                size = size.or(value);
+            }
+        } else if what.len() < 2 && size.is_none() {
+            what.push(w);
         }
     }
     let host = if hostname.is_empty() {
@@ -749,5 +758,9 @@ mod tests {
             "node7 sweep threads"
         );
         assert_eq!(default_label("", "hexpylot compare"), "host compare");
+        assert_eq!(
+            default_label("vm", "hexpylot stream --threads 1 --verbose --size=2^20"),
+            "vm stream 2^20"
+        );
     }
 }
