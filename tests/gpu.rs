@@ -48,6 +48,8 @@ fn assert_valid(b: &mut dyn Backend, cfg: &StreamConfig, f64_: bool) {
             r.kernel, r.precision, r.n, r.check
         );
         assert!(r.kernel_s.is_some() && r.end_to_end_s.is_some(), "{r:?}");
+        // What the end-to-end runs brought back was validated too.
+        assert!(r.check.contains("; end to end: "), "{}", r.check);
     }
 }
 
