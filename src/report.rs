@@ -36,6 +36,13 @@ pub struct StreamRow {
     /// ...and the median time from host data to host results (upload, kernel, download).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end_s: Option<f64>,
+    /// ...and whether that median came out below the kernel-only one. No end-to-end run can beat
+    /// the kernel it contains, but the two medians come from different runs, one set after the
+    /// other: a shared machine's load can change between them by more than the upload and
+    /// download add (on lavapipe: a few percent of dot's time). The check says so too; neither
+    /// rate is then to be read closer than that change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_below_kernel: Option<bool>,
     /// The store kind the kernel wrote its output with (`"cached"` or `"streaming"`); `null` for
     /// dot, which writes nothing, and for backends whose stores are their driver's (the GPU).
     #[serde(serialize_with = "crate::kernels::serialize_stores")]
@@ -83,6 +90,7 @@ impl StreamRow {
             check,
             kernel_s: None,
             end_to_end_s: None,
+            end_to_end_below_kernel: None,
             stores: None,
             store_probe: None,
         }
@@ -95,11 +103,21 @@ impl StreamRow {
         self
     }
 
-    /// Adds an offload device's kernel and end-to-end times.
+    /// Adds an offload device's kernel and end-to-end times, and flags an end-to-end median below
+    /// the kernel-only one.
     pub fn with_device_times(mut self, offload: bool, end_to_end: Option<Timing>) -> Self {
         if offload {
-            self.kernel_s = Some(self.timing.median_s);
+            let kernel = self.timing.median_s;
+            self.kernel_s = Some(kernel);
             self.end_to_end_s = end_to_end.map(|t| t.median_s);
+            self.end_to_end_below_kernel = self.end_to_end_s.map(|e| e < kernel);
+            if let Some(e) = self.end_to_end_s.filter(|&e| e < kernel) {
+                self.check.push_str(&format!(
+                    "; end-to-end median {:.3} ms below the kernel-only {:.3} ms: the machine's load changed between the two sets of runs",
+                    e * 1e3,
+                    kernel * 1e3
+                ));
+            }
         }
         self
     }
@@ -598,4 +616,55 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         ])?;
     }
     w.into_inner().context("finishing the CSV")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kernel_s: f64) -> StreamRow {
+        let timing = Timing::from_times(&mut [kernel_s]);
+        StreamRow::new(
+            StreamKernel::Copy,
+            BackendKind::Gpu,
+            "f32",
+            0,
+            1 << 22,
+            1 << 25,
+            timing,
+            1,
+            true,
+            "exact".to_string(),
+        )
+    }
+
+    /// An end-to-end median below the kernel-only one is flagged in the data and in the check, and
+    /// nothing else changes: the row stays valid, both times are reported as measured.
+    #[test]
+    fn an_end_to_end_median_below_the_kernel_is_flagged() {
+        let e2e = |s: f64| Some(Timing::from_times(&mut [s]));
+        let below = row(0.060).with_device_times(true, e2e(0.056));
+        assert_eq!(below.end_to_end_below_kernel, Some(true));
+        assert!(below.valid);
+        assert_eq!(
+            (below.kernel_s, below.end_to_end_s),
+            (Some(0.060), Some(0.056))
+        );
+        assert!(
+            below
+                .check
+                .starts_with("exact; end-to-end median 56.000 ms below the kernel-only 60.000 ms"),
+            "{}",
+            below.check
+        );
+
+        let above = row(0.060).with_device_times(true, e2e(0.090));
+        assert_eq!(above.end_to_end_below_kernel, Some(false));
+        assert_eq!(above.check, "exact");
+
+        let host = row(0.060).with_device_times(false, None);
+        assert_eq!(host.end_to_end_below_kernel, None);
+        let json = serde_json::to_value(&host).unwrap();
+        assert!(json.get("end_to_end_below_kernel").is_none(), "{json}");
+    }
 }
