@@ -353,6 +353,7 @@ mod tests {
             max_rel_err: Some(0.0),
             kernel_s: None,
             end_to_end_s: None,
+            end_to_end_below_kernel: None,
             stores: None,
             store_probe: None,
         }

@@ -165,6 +165,13 @@ pub struct StreamRow {
     /// ...and the median time from host data to host results (upload, kernel, download).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_to_end_s: Option<f64>,
+    /// ...and whether that median came out below the kernel-only one. No end-to-end run can beat
+    /// the kernel it contains, but the two medians come from different runs, one set after the
+    /// other: a shared machine's load can change between them by more than the upload and
+    /// download add (on lavapipe: a few percent of dot's time). The check says so too; neither
+    /// rate is then to be read closer than that change. Version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_below_kernel: Option<bool>,
     /// The store kind the kernel wrote its output with; `null` for dot, which writes nothing,
     /// and for backends whose stores are their driver's (the GPU).
     #[serde(default, with = "stores_name")]
@@ -175,6 +182,22 @@ pub struct StreamRow {
 }
 
 impl StreamRow {
+    /// Adds an offload device's kernel and end-to-end times, and flags an end-to-end median below
+    /// the kernel-only one.
+    pub fn set_device_times(&mut self, end_to_end: Option<Timing>) {
+        let kernel = self.timing.median_s;
+        self.kernel_s = Some(kernel);
+        self.end_to_end_s = end_to_end.map(|t| t.median_s);
+        self.end_to_end_below_kernel = self.end_to_end_s.map(|e| e < kernel);
+        if let Some(e) = self.end_to_end_s.filter(|&e| e < kernel) {
+            self.check.push_str(&format!(
+                "; end-to-end median {:.3} ms below the kernel-only {:.3} ms: the machine's load changed between the two sets of runs",
+                e * 1e3,
+                kernel * 1e3
+            ));
+        }
+    }
+
     /// GB/s of one run over the median time from host data to host results.
     pub fn end_to_end_gbs(&self) -> Option<f64> {
         self.end_to_end_s
@@ -745,6 +768,55 @@ mod tests {
         let steady = Timing::from_times(&mut [1.0, 1.01, 0.99]);
         assert!(!steady.noisy(), "{steady:?}");
         assert_eq!(Timing::from_times(&mut [1.0]).cv, None);
+    }
+
+    /// An end-to-end median below the kernel-only one is flagged in the data and in the check, and
+    /// nothing else changes: the row stays valid, both times are reported as measured.
+    #[test]
+    fn an_end_to_end_median_below_the_kernel_is_flagged() {
+        let row = |kernel_s: f64| StreamRow {
+            kernel: StreamKernel::Copy,
+            backend: BackendKind::Gpu,
+            precision: Precision::F32,
+            threads: 0,
+            n: 1 << 22,
+            bytes_per_rep: 1 << 25,
+            reps: 1,
+            timing: Timing::from_times(&mut [kernel_s]),
+            gbs_median: 1.0,
+            gbs_best: 1.0,
+            valid: true,
+            check: "exact".to_string(),
+            max_rel_err: Some(0.0),
+            kernel_s: None,
+            end_to_end_s: None,
+            end_to_end_below_kernel: None,
+            stores: None,
+            store_probe: None,
+        };
+        let e2e = |s: f64| Some(Timing::from_times(&mut [s]));
+        let mut below = row(0.060);
+        below.set_device_times(e2e(0.056));
+        assert_eq!(below.end_to_end_below_kernel, Some(true));
+        assert!(below.valid);
+        assert_eq!(
+            (below.kernel_s, below.end_to_end_s),
+            (Some(0.060), Some(0.056))
+        );
+        assert!(
+            below
+                .check
+                .starts_with("exact; end-to-end median 56.000 ms below the kernel-only 60.000 ms"),
+            "{}",
+            below.check
+        );
+        let mut above = row(0.060);
+        above.set_device_times(e2e(0.090));
+        assert_eq!(above.end_to_end_below_kernel, Some(false));
+        assert_eq!(above.check, "exact");
+        let host = row(0.060);
+        let json = serde_json::to_value(&host).unwrap();
+        assert!(json.get("end_to_end_below_kernel").is_none(), "{json}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use cpu_kernels::roofline::roofline_gold;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
-use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu};
+use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu, STAGING_BYTES};
 use hexpylot::kernels::{StorePolicy, StreamKernel};
 
 mod common;
@@ -48,6 +48,8 @@ fn assert_valid(b: &mut dyn Backend, cfg: &StreamConfig, f64_: bool) {
             r.kernel, r.precision, r.n, r.check
         );
         assert!(r.kernel_s.is_some() && r.end_to_end_s.is_some(), "{r:?}");
+        // What the end-to-end runs brought back was validated too.
+        assert!(r.check.contains("; end to end: "), "{}", r.check);
     }
 }
 
@@ -156,6 +158,11 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         assert_eq!(r["valid"], true, "{r}");
         assert!(r["kernel_s"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["end_to_end_s"].as_f64().unwrap() > 0.0, "{r}");
+        // Stream rows say whether the two medians came out in the impossible order (Monte Carlo's
+        // end-to-end times are the host clock around the very runs the kernel times come from).
+        if r.get("kernel").is_some() {
+            assert!(r["end_to_end_below_kernel"].is_boolean(), "{r}");
+        }
     }
     let compare = doc["compare"].as_array().unwrap();
     assert_eq!(compare.len(), 6 + 2 + 1);
@@ -319,6 +326,49 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
             "n = {n}: elements differ"
         );
     }
+}
+
+/// Every download goes through the one staging buffer the context keeps: downloads of different
+/// sizes, offsets and element types in a row each bring back exactly their elements, including
+/// ones past the buffer's size (two chunks and a ragged third), a small one after those, and an
+/// empty one.
+#[test]
+fn downloads_of_any_size_reuse_one_staging_buffer() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let ctx = GpuContext::new(None).expect("adapter");
+    let n = (2 * STAGING_BYTES / 4) as usize + 5;
+    let data: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(0x9E37_79B9) ^ 0x5555_5555)
+        .collect();
+    let source = ctx.upload("staging test", &data).expect("upload");
+    for (offset, count) in [
+        (7, 3),
+        (0, 100_003),
+        (0, n),
+        (3, 1),
+        (1, n - 1),
+        (n - 2, 2),
+        (5, 0),
+    ] {
+        let got: Vec<u32> = ctx
+            .download("staging test", &source, offset, count)
+            .expect("download");
+        let want = &data[offset..offset + count];
+        assert_eq!(got.len(), count);
+        let wrong = got.iter().zip(want).position(|(g, w)| g != w);
+        assert_eq!(
+            wrong, None,
+            "offset {offset}, count {count}: first wrong element"
+        );
+    }
+    // Wider elements through the same buffer, across a chunk boundary.
+    let wide: Vec<[u32; 4]> = ctx
+        .download("staging test", &source, 0, n / 4)
+        .expect("download");
+    assert!(wide.iter().flatten().eq(&data[..n / 4 * 4]));
 }
 
 /// Runs `hexpylot sweep ARGS --json` and returns the document it wrote.

@@ -8,7 +8,10 @@ use cpu_kernels::mc::{McParams, McSums, normal_at};
 use cpu_kernels::philox::philox4x32_10;
 use cpu_kernels::stream::Stores;
 
-use super::{Backend, BackendKind, MonteCarlo, Ran, RngAgreement, Roofline, Stream, no_arrays};
+use super::{
+    Backend, BackendKind, EndToEnd, MonteCarlo, Output, Ran, RngAgreement, Roofline, Stream,
+    no_arrays,
+};
 use crate::gpu::{
     GpuArrays, GpuContext, GpuError, McGpu, NORMAL_ULPS, RooflineArray, RooflineGpu, StreamGpu,
     WORKGROUP, ulp_distance,
@@ -123,14 +126,17 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
         kernel: StreamKernel,
         scalar: T,
         host: &[Vec<T>; 3],
-    ) -> Result<Option<f64>> {
+    ) -> Result<Option<EndToEnd<T>>> {
         let start = Instant::now();
         let mut arrays = self.stream.upload(&self.ctx, host, kernel)?;
-        self.stream.run(&self.ctx, &mut arrays, kernel, scalar)?;
-        let output = self.stream.read_output::<T>(&self.ctx, &arrays, kernel)?;
-        let elapsed = start.elapsed().as_secs_f64();
-        std::hint::black_box(output);
-        Ok(Some(elapsed))
+        let (dot, _) = self.stream.run(&self.ctx, &mut arrays, kernel, scalar)?;
+        let output = match kernel.writes() {
+            Some(i) => Output::Array(self.stream.read_array::<T>(&self.ctx, &arrays, i)?),
+            // The run downloaded dot's partials and added them: that is its download.
+            None => Output::Dot(dot),
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(Some(EndToEnd { seconds, output }))
     }
 
     /// GPU compilers may contract `b + s·c` into one fused multiply-add, which rounds once

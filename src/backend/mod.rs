@@ -40,6 +40,23 @@ impl<V> Ran<V> {
     }
 }
 
+/// What one end-to-end run brought back to host memory: what the kernel produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output<T> {
+    /// The array the kernel writes ([`StreamKernel::writes`]), whole.
+    Array(Vec<T>),
+    /// The dot product.
+    Dot(f64),
+}
+
+/// One end-to-end run: its time from host data to host results, and those results, which the
+/// harness validates like the kernel's own.
+#[derive(Clone, Debug)]
+pub struct EndToEnd<T> {
+    pub seconds: f64,
+    pub output: Output<T>,
+}
+
 /// How a backend's random numbers compare with `cpu_kernels`'.
 #[derive(Clone, Debug)]
 pub struct RngAgreement {
@@ -66,14 +83,15 @@ pub trait Stream<T: Element> {
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]>;
     /// Frees the arrays.
     fn release_arrays(&mut self);
-    /// One run of `kernel` from data in host memory to results in host memory (upload, kernel,
-    /// download), in seconds; `None` where the data never leaves host memory.
+    /// One run of `kernel` from data in host memory to results in host memory (upload of the
+    /// arrays it reads, kernel, download of what it produced), timed, with those results; `None`
+    /// where the data never leaves host memory.
     fn end_to_end(
         &mut self,
         _kernel: StreamKernel,
         _scalar: T,
         _host: &[Vec<T>; 3],
-    ) -> Result<Option<f64>> {
+    ) -> Result<Option<EndToEnd<T>>> {
         Ok(None)
     }
     /// The largest relative difference from the gold values an element may show after `reps`

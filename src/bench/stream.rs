@@ -8,7 +8,7 @@ use anyhow::Result;
 use cpu_kernels::stream::Stores;
 
 use super::Progress;
-use crate::backend::{Backend, Stream};
+use crate::backend::{Backend, Output, Stream};
 use crate::kernels::{
     Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay, passes,
 };
@@ -44,7 +44,8 @@ fn probe_rounds(n: usize) -> usize {
 }
 
 /// Runs every selected kernel `reps` times on `backend`, pass by pass, validates the final arrays
-/// and the last dot product against the gold replay, and returns one row per kernel. An `Err` means
+/// and the last dot product against the gold replay (and, on offload backends, what each
+/// end-to-end run brought back), and returns one row per kernel. An `Err` means
 /// the backend failed to run (a worker panicked, memory could not be mapped) or the configuration
 /// leaves `T`'s range; a wrong result is a row with `valid: false`.
 pub fn run_stream<T: Element, B: Backend + Stream<T> + ?Sized>(
@@ -117,10 +118,14 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                     (Some(*err), ok.clone())
                 }
             };
-            let valid = max_rel_err.is_some();
+            let (valid, check) = with_end_to_end_check(
+                max_rel_err.is_some(),
+                check,
+                end_to_end[k].as_ref().map(|(_, c)| c),
+            );
+            let max_rel_err = max_rel_err.filter(|_| valid);
             let bytes = kernel.bytes(cfg.n, size_of::<T>());
-            let offload = backend.is_offload();
-            StreamRow {
+            let mut row = StreamRow {
                 kernel,
                 backend: kind,
                 precision: T::PRECISION,
@@ -134,11 +139,16 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 valid,
                 check,
                 max_rel_err,
-                kernel_s: offload.then_some(timing.median_s),
-                end_to_end_s: end_to_end[k].filter(|_| offload).map(|t| t.median_s),
+                kernel_s: None,
+                end_to_end_s: None,
+                end_to_end_below_kernel: None,
                 stores: stores[k],
                 store_probe: probes[k],
+            };
+            if backend.is_offload() {
+                row.set_device_times(end_to_end[k].as_ref().map(|(t, _)| *t));
             }
+            row
         })
         .collect())
 }
@@ -226,20 +236,82 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
 /// moves the arrays across the bus, so fewer than the kernel's own repetitions.
 const END_TO_END_REPS: usize = 5;
 
-fn end_to_end_timing<T: Element, B: Backend + Stream<T> + ?Sized>(
+/// Times the end-to-end runs of `kernel` from `host`, which holds BabelStream's initial values,
+/// and checks what each run brought back, the warm-up's included: [`check_output`], after one
+/// application of the kernel. The check is the first wrong output, else the last right one's.
+/// `None` where the backend's data never leave host memory.
+fn end_to_end_timing<T: Element, B: Stream<T> + ?Sized>(
     backend: &mut B,
     kernel: StreamKernel,
     scalar: T,
     host: &[Vec<T>; 3],
-) -> Result<Option<Timing>> {
+) -> Result<Option<(Timing, Result<String, String>)>> {
+    let n = host[0].len();
+    let (tolerance, dot_bound) = (backend.element_tolerance(1), backend.dot_bound(n));
     let mut times = Vec::with_capacity(END_TO_END_REPS + 1);
+    let mut check = Ok(String::new());
     for _ in 0..=END_TO_END_REPS {
-        match Stream::<T>::end_to_end(backend, kernel, scalar, host)? {
-            Some(t) => times.push(t),
-            None => return Ok(None),
+        let Some(run) = Stream::<T>::end_to_end(backend, kernel, scalar, host)? else {
+            return Ok(None);
+        };
+        times.push(run.seconds);
+        if check.is_ok() {
+            check = check_output(&run.output, kernel, scalar, n, tolerance, dot_bound);
         }
     }
-    Ok(Some(Timing::from_times(&mut times[1..])))
+    Ok(Some((Timing::from_times(&mut times[1..]), check)))
+}
+
+/// The row's validity and check once the end-to-end check is in: a wrong end-to-end output fails
+/// the row (its end-to-end rate would be that of wrong work); a row already failed keeps the
+/// reason it failed first.
+fn with_end_to_end_check(
+    valid: bool,
+    check: String,
+    end_to_end: Option<&Result<String, String>>,
+) -> (bool, String) {
+    match end_to_end {
+        Some(Err(e)) if valid => (false, format!("{check}; end to end: {e}")),
+        Some(Ok(ok)) if valid => (true, format!("{check}; end to end: {ok}")),
+        _ => (valid, check),
+    }
+}
+
+/// What one end-to-end run of `kernel` over `n` elements brought back, against one application
+/// of the kernel to BabelStream's initial values ([`StreamKernel::gold_step`]): every element of
+/// the array it writes within `tolerance` (relative), or the dot product within `dot_bound`.
+fn check_output<T: Element>(
+    output: &Output<T>,
+    kernel: StreamKernel,
+    scalar: T,
+    n: usize,
+    tolerance: f64,
+    dot_bound: f64,
+) -> Result<String, String> {
+    let mut gold = Gold::<T>::initial();
+    let gold_dot = kernel.gold_step(&mut gold, scalar, n);
+    match (output, kernel.writes(), gold_dot) {
+        (Output::Array(array), Some(i), _) => {
+            if array.len() != n {
+                return Err(format!("{} elements came back, not {n}", array.len()));
+            }
+            let (name, expected) = [("a", gold.a), ("b", gold.b), ("c", gold.c)][i];
+            let worst = check_array(name, array, expected, tolerance)?;
+            Ok(describe_error(worst, tolerance))
+        }
+        (Output::Dot(dot), None, Some(gold_dot)) => {
+            check_dot(*dot, gold_dot, dot_bound).map(|(_, text)| text)
+        }
+        (Output::Array(array), None, _) => Err(format!(
+            "{} brought back an array of {} elements, not its dot product",
+            kernel.name(),
+            array.len()
+        )),
+        (Output::Dot(_), ..) => Err(format!(
+            "{} brought back a dot product, not the array it writes",
+            kernel.name()
+        )),
+    }
 }
 
 /// Element-wise kernels must reproduce the gold replay to within `tolerance` (relative). On the
@@ -257,34 +329,49 @@ fn check_arrays<T: Element>(
         ("b", &arrays[1], gold.b),
         ("c", &arrays[2], gold.c),
     ] {
-        let g = expected.to_f64();
-        let error = |x: T| {
-            let d = (x.to_f64() - g).abs();
-            if d == 0.0 { 0.0 } else { d / g.abs() }
-        };
-        // NaN compares as neither less nor equal, so it is bad too.
-        let bad = |x: &T| {
-            !matches!(
-                error(*x).partial_cmp(&tolerance),
-                Some(Ordering::Less | Ordering::Equal)
-            )
-        };
-        if let Some(first) = array.iter().position(bad) {
-            let wrong = array.iter().filter(|x| bad(x)).count();
-            return Err(format!(
-                "{name}[{first}] = {}, expected {expected} (relative tolerance {tolerance:.1e}; {wrong} of {} elements off)",
-                array[first],
-                array.len()
-            ));
-        }
-        worst = array.iter().fold(worst, |w, &x| w.max(error(x)));
+        worst = worst.max(check_array(name, array, expected, tolerance)?);
     }
-    let text = if tolerance == 0.0 {
+    Ok((worst, describe_error(worst, tolerance)))
+}
+
+/// The largest relative error of `array`'s elements from `expected`, or which element is further
+/// off than `tolerance`.
+fn check_array<T: Element>(
+    name: &str,
+    array: &[T],
+    expected: T,
+    tolerance: f64,
+) -> Result<f64, String> {
+    let g = expected.to_f64();
+    let error = |x: T| {
+        let d = (x.to_f64() - g).abs();
+        if d == 0.0 { 0.0 } else { d / g.abs() }
+    };
+    // NaN compares as neither less nor equal, so it is bad too.
+    let bad = |x: &T| {
+        !matches!(
+            error(*x).partial_cmp(&tolerance),
+            Some(Ordering::Less | Ordering::Equal)
+        )
+    };
+    if let Some(first) = array.iter().position(bad) {
+        let wrong = array.iter().filter(|x| bad(x)).count();
+        return Err(format!(
+            "{name}[{first}] = {}, expected {expected} (relative tolerance {tolerance:.1e}; {wrong} of {} elements off)",
+            array[first],
+            array.len()
+        ));
+    }
+    Ok(array.iter().fold(0.0, |w, &x| w.max(error(x))))
+}
+
+/// What an element-wise check found: "exact" where nothing may differ.
+fn describe_error(worst: f64, tolerance: f64) -> String {
+    if tolerance == 0.0 {
         "exact".to_string()
     } else {
         format!("max rel err {worst:.1e} (bound {tolerance:.1e})")
-    };
-    Ok((worst, text))
+    }
 }
 
 /// The dot product may differ from n·a·b by the summation error only (and by the elements'
@@ -296,5 +383,137 @@ fn check_dot(dot: f64, gold: f64, bound: f64) -> Result<(f64, String), String> {
         Ok((error, text))
     } else {
         Err(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{EndToEnd, Ran};
+
+    /// End-to-end runs on the host: the kernel by `run_cpu` on copies of the host arrays, and,
+    /// where `spoil` says so, one element (or the dot product) of one run's output made wrong.
+    struct HostOffload {
+        runs: usize,
+        /// (run, element) to spoil.
+        spoil: Option<(usize, usize)>,
+    }
+
+    impl Stream<f32> for HostOffload {
+        fn init_arrays(&mut self, _: usize, _: [f32; 3]) -> Result<()> {
+            unreachable!("only end-to-end runs here")
+        }
+        fn run(&mut self, _: StreamKernel, _: f32, _: Stores) -> Result<Ran<f64>> {
+            unreachable!("only end-to-end runs here")
+        }
+        fn read_arrays(&mut self) -> Result<[Cow<'_, [f32]>; 3]> {
+            unreachable!("only end-to-end runs here")
+        }
+        fn release_arrays(&mut self) {
+            unreachable!("only end-to-end runs here")
+        }
+        fn end_to_end(
+            &mut self,
+            kernel: StreamKernel,
+            scalar: f32,
+            host: &[Vec<f32>; 3],
+        ) -> Result<Option<EndToEnd<f32>>> {
+            let mut abc = host.clone();
+            let [a, b, c] = &mut abc;
+            let mut dot = kernel.run_cpu(a, b, c, scalar, Stores::Cached);
+            let spoil = self.spoil.filter(|&(run, _)| run == self.runs);
+            self.runs += 1;
+            let output = match kernel.writes() {
+                Some(i) => {
+                    let mut array = abc[i].clone();
+                    if let Some((_, element)) = spoil {
+                        array[element] = 1.0 + array[element] * 2.0;
+                    }
+                    Output::Array(array)
+                }
+                None => {
+                    if spoil.is_some() {
+                        dot *= 1.001;
+                    }
+                    Output::Dot(dot)
+                }
+            };
+            Ok(Some(EndToEnd {
+                seconds: 1e-3,
+                output,
+            }))
+        }
+    }
+
+    /// Every end-to-end run's output is checked, the warm-up's too: one wrong element (or dot
+    /// product) in any run makes the check fail, and fails the row.
+    #[test]
+    fn every_end_to_end_output_is_validated() {
+        let n = 1001;
+        let host = [INIT_A, INIT_B, INIT_C].map(|v| vec![v as f32; n]);
+        let scalar = SCALAR as f32;
+        for kernel in StreamKernel::ALL {
+            let mut right = HostOffload {
+                runs: 0,
+                spoil: None,
+            };
+            let (timing, check) = end_to_end_timing(&mut right, kernel, scalar, &host)
+                .unwrap()
+                .expect("an offload backend times end to end");
+            assert_eq!(right.runs, END_TO_END_REPS + 1);
+            assert_eq!(timing.median_s, 1e-3);
+            let ok = check.unwrap_or_else(|e| panic!("{kernel:?}: {e}"));
+            assert_eq!(
+                with_end_to_end_check(true, "kernel fine".into(), Some(&Ok(ok.clone()))),
+                (true, format!("kernel fine; end to end: {ok}"))
+            );
+            for run in [0, END_TO_END_REPS] {
+                let mut wrong = HostOffload {
+                    runs: 0,
+                    spoil: Some((run, 700)),
+                };
+                let (_, check) = end_to_end_timing(&mut wrong, kernel, scalar, &host)
+                    .unwrap()
+                    .unwrap();
+                let e = check.expect_err("a wrong output passed");
+                let name = ["a", "b", "c"];
+                match kernel.writes() {
+                    Some(i) => assert!(e.starts_with(&format!("{}[700] = ", name[i])), "{e}"),
+                    None => assert!(e.starts_with("dot "), "{e}"),
+                }
+                let (valid, row_check) =
+                    with_end_to_end_check(true, "kernel fine".into(), Some(&Err(e.clone())));
+                assert!(!valid);
+                assert_eq!(row_check, format!("kernel fine; end to end: {e}"));
+            }
+        }
+        // A row that failed already keeps its first reason; one without end-to-end runs is as it was.
+        let failed = Some(&Err("wrong".to_string()));
+        assert_eq!(
+            with_end_to_end_check(false, "c[0] off".into(), failed),
+            (false, "c[0] off".to_string())
+        );
+        assert_eq!(
+            with_end_to_end_check(true, "exact".into(), None),
+            (true, "exact".to_string())
+        );
+    }
+
+    /// An output of the wrong length or kind is wrong, whatever its values.
+    #[test]
+    fn end_to_end_outputs_of_the_wrong_shape_are_wrong() {
+        let s = SCALAR as f32;
+        let a = vec![INIT_A as f32; 5];
+        let check = |output: &Output<f32>, kernel| check_output(output, kernel, s, 5, 0.0, 1e-6);
+        assert_eq!(
+            check(&Output::Array(a.clone()), StreamKernel::Copy),
+            Ok("exact".to_string())
+        );
+        let short = check(&Output::Array(a[..4].to_vec()), StreamKernel::Copy);
+        assert_eq!(short, Err("4 elements came back, not 5".to_string()));
+        assert!(check(&Output::Dot(0.5), StreamKernel::Copy).is_err());
+        assert!(check(&Output::Array(a), StreamKernel::Dot).is_err());
+        let nan = check(&Output::Array(vec![f32::NAN; 5]), StreamKernel::Copy);
+        assert!(nan.is_err_and(|e| e.contains("5 of 5 elements off")));
     }
 }

@@ -2,7 +2,7 @@
 //! with the few operations every GPU kernel needs (upload, download, a timed compute pass, error
 //! capture). Nothing here knows about any kernel.
 
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use bytemuck::Pod;
@@ -12,6 +12,15 @@ use wgpu::util::DeviceExt;
 /// A wait this long for one submission means the device is gone, not busy: even lavapipe moves
 /// gigabytes per second, and no single submission here moves more than a few GiB.
 const WAIT_LIMIT: Duration = Duration::from_secs(300);
+
+/// The size of the one download staging buffer each context keeps (less where the device's
+/// `max_buffer_size` is smaller). Downloads larger than this pass through it in chunks, one copy,
+/// map and unmap per chunk, rather than through a buffer grown to the largest download: a grown
+/// buffer would hold a whole array's size of host-visible memory (host RAM itself on lavapipe and
+/// integrated GPUs) for the rest of the process, while the CPU backends run their own arrays
+/// next to it. A chunk's round trip (one submit, one wait: about 0.1 ms on lavapipe) is small
+/// against copying 64 MiB, which takes milliseconds even at tens of GB/s.
+pub const STAGING_BYTES: u64 = 1 << 26;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
@@ -157,6 +166,9 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     summary: AdapterSummary,
     timestamps: Option<Timestamps>,
+    /// The MAP_READ buffer every download goes through, created once (see [`STAGING_BYTES`]).
+    /// The lock makes downloads take turns: each maps the buffer, which one at a time can do.
+    staging: Mutex<wgpu::Buffer>,
     lost: Arc<OnceLock<String>>,
 }
 
@@ -232,11 +244,19 @@ impl GpuContext {
             }),
             period: f64::from(queue.get_timestamp_period()),
         });
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("download staging"),
+            size: STAGING_BYTES.min(summary.limits.max_buffer_size) / wgpu::COPY_BUFFER_ALIGNMENT
+                * wgpu::COPY_BUFFER_ALIGNMENT,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         Ok(GpuContext {
             device,
             queue,
             summary,
             timestamps,
+            staging: Mutex::new(staging),
             lost,
         })
     }
@@ -359,8 +379,8 @@ impl GpuContext {
         Ok(buffer)
     }
 
-    /// Copies `count` elements from `offset_elems` of `source` into a MAP_READ staging buffer and
-    /// returns them.
+    /// Copies `count` elements from `offset_elems` of `source` back to the host, through the
+    /// context's staging buffer, a chunk of at most its size at a time.
     pub fn download<T: Pod>(
         &self,
         label: &str,
@@ -368,51 +388,57 @@ impl GpuContext {
         offset_elems: usize,
         count: usize,
     ) -> Result<Vec<T>, GpuError> {
-        let bytes = (count * size_of::<T>()) as u64;
-        let staging = self.scoped(label, || {
-            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let mut encoder = self.device.create_command_encoder(&Default::default());
-            encoder.copy_buffer_to_buffer(
-                source,
-                (offset_elems * size_of::<T>()) as u64,
-                &staging,
-                0,
-                bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
-            );
-            self.queue.submit([encoder.finish()]);
-            staging
-        })?;
-        self.read_mapped(label, &staging, bytes)
+        let mut out = vec![T::zeroed(); count];
+        let start = (offset_elems * size_of::<T>()) as u64;
+        // A panic mid-download leaves nothing the next one trips over but a mapped buffer, which
+        // its map_async then reports as an error.
+        let staging = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
+        let chunk = staging.size() as usize;
+        let mut done = 0u64;
+        for bytes in bytemuck::cast_slice_mut::<T, u8>(&mut out).chunks_mut(chunk) {
+            self.scoped(label, || {
+                let mut encoder = self.device.create_command_encoder(&Default::default());
+                encoder.copy_buffer_to_buffer(
+                    source,
+                    start + done,
+                    &staging,
+                    0,
+                    (bytes.len() as u64).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                );
+                self.queue.submit([encoder.finish()]);
+            })?;
+            self.read_mapped(label, &staging, bytes)?;
+            done += bytes.len() as u64;
+        }
+        Ok(out)
     }
 
-    /// Maps a MAP_READ buffer, copies out its first `bytes`, and unmaps it again.
-    fn read_mapped<T: Pod>(
+    /// Maps the start of a MAP_READ buffer, copies it into `dst` (as many bytes as `dst` holds),
+    /// and unmaps the buffer again.
+    fn read_mapped(
         &self,
         label: &str,
         buffer: &wgpu::Buffer,
-        bytes: u64,
-    ) -> Result<Vec<T>, GpuError> {
+        dst: &mut [u8],
+    ) -> Result<(), GpuError> {
+        // Map ranges are whole words; mapping only what is read leaves the rest of a large
+        // buffer alone.
+        let mapped = (dst.len() as u64).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         let (tx, rx) = mpsc::channel();
-        buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+        buffer.map_async(wgpu::MapMode::Read, ..mapped, move |r| {
             let _ = tx.send(r);
         });
         self.wait(label)?;
         rx.recv_timeout(WAIT_LIMIT)
             .map_err(|_| GpuError::failed(label, "the buffer was never mapped"))?
             .map_err(|e| GpuError::failed(label, e))?;
-        let out = {
-            let view = buffer
-                .get_mapped_range(..bytes)
-                .map_err(|e| GpuError::failed(label, e))?;
-            bytemuck::pod_collect_to_vec(&view)
-        };
+        // The view must be gone before the unmap, which must happen whatever the copy gave.
+        let copied = buffer
+            .get_mapped_range(..mapped)
+            .map(|view| dst.copy_from_slice(&view[..dst.len()]))
+            .map_err(|e| GpuError::failed(label, e));
         buffer.unmap();
-        Ok(out)
+        copied
     }
 
     /// Blocks until every submission so far has completed.
@@ -464,7 +490,8 @@ impl GpuContext {
         let wall_s = start.elapsed().as_secs_f64();
         let kernel_s = match &self.timestamps {
             Some(t) => {
-                let ticks: Vec<u64> = self.read_mapped(what, &t.readback, 16)?;
+                let mut ticks = [0u64; 2];
+                self.read_mapped(what, &t.readback, bytemuck::bytes_of_mut(&mut ticks))?;
                 Some(ticks[1].saturating_sub(ticks[0]) as f64 * t.period * 1e-9)
             }
             None => None,

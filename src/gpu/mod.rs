@@ -5,7 +5,9 @@ mod montecarlo;
 mod roofline;
 mod stream;
 
-pub use context::{AdapterSummary, GpuContext, GpuError, LimitsSummary, PassTime, adapters};
+pub use context::{
+    AdapterSummary, GpuContext, GpuError, LimitsSummary, PassTime, STAGING_BYTES, adapters,
+};
 pub use montecarlo::McGpu;
 pub use roofline::{RooflineArray, RooflineGpu};
 pub use stream::{GpuArrays, StreamGpu};

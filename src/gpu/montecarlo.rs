@@ -14,6 +14,8 @@
 //! paths) the prices are held to. Squares are rounded to `f32` first (relative 2^-24 each), which
 //! moves the standard error by about as much and nothing else.
 
+use std::marker::PhantomData;
+
 use bytemuck::{Pod, Zeroable};
 use cpu_kernels::mc::{Average, McParams, McSums};
 
@@ -82,13 +84,18 @@ struct Partial {
     _pad: u32,
 }
 
-/// One entry point: its bind-group layout and pipeline.
-struct Kernel {
+/// One entry point: its bind-group layout, its pipeline, and its uniform buffer of parameters
+/// `P`, created once and rewritten with `queue.write_buffer` before each run. The queue orders
+/// such a write after the work submitted before it, so no earlier pass sees the new values.
+struct Kernel<P> {
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
+    params: wgpu::Buffer,
+    /// The parameters' type: each run writes the struct its shader declares.
+    _params: PhantomData<P>,
 }
 
-impl Kernel {
+impl<P: Pod> Kernel<P> {
     fn new(
         ctx: &GpuContext,
         module: &wgpu::ShaderModule,
@@ -97,16 +104,25 @@ impl Kernel {
     ) -> Result<Self, GpuError> {
         let layout = ctx.layout(entry, read_only, true)?;
         let pipeline = ctx.pipeline(entry, module, entry, &layout)?;
-        Ok(Kernel { layout, pipeline })
+        let params = ctx.uniform(entry, &P::zeroed())?;
+        Ok(Kernel {
+            layout,
+            pipeline,
+            params,
+            _params: PhantomData,
+        })
     }
 
+    /// A bind group of `storage` in binding order, then the parameters.
     fn bind(
         &self,
         ctx: &GpuContext,
-        buffers: &[&wgpu::Buffer],
+        storage: &[&wgpu::Buffer],
     ) -> Result<wgpu::BindGroup, GpuError> {
-        let entries: Vec<_> = buffers
+        let entries: Vec<_> = storage
             .iter()
+            .copied()
+            .chain([&self.params])
             .enumerate()
             .map(|(binding, buffer)| wgpu::BindGroupEntry {
                 binding: binding as u32,
@@ -122,13 +138,16 @@ impl Kernel {
         })
     }
 
+    /// Writes `params` and runs one pass of `groups` workgroups over `bind_group`.
     fn run(
         &self,
         ctx: &GpuContext,
         what: &str,
+        params: &P,
         bind_group: &wgpu::BindGroup,
         groups: u32,
     ) -> Result<PassTime, GpuError> {
+        ctx.write(&self.params, bytemuck::bytes_of(params));
         ctx.run_pass(what, |pass| {
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, bind_group, &[]);
@@ -137,16 +156,25 @@ impl Kernel {
     }
 }
 
-/// The Monte Carlo kernels on one [`GpuContext`]: the module and pipelines are built once, the
-/// partial-sum buffer is kept (and grown) across [`McGpu::simulate`] calls.
+/// The partial-sum buffer of the largest grid so far, and the simulate kernel's bind group over
+/// it (and its parameters), both kept until a larger grid needs more room. Cloning shares them.
+#[derive(Clone)]
+struct Partials {
+    buffer: wgpu::Buffer,
+    capacity: u32,
+    bind_group: wgpu::BindGroup,
+}
+
+/// The Monte Carlo kernels on one [`GpuContext`]: the module, pipelines and parameter buffers are
+/// built once, the partial-sum buffer is kept (and grown) across [`McGpu::simulate`] calls.
 pub struct McGpu {
-    philox: Kernel,
-    normals: Kernel,
-    simulate: Kernel,
+    philox: Kernel<PhiloxParams>,
+    normals: Kernel<NormalParams>,
+    simulate: Kernel<SimParams>,
     /// Cap on the workgroups of one dispatch.
     max_groups: u32,
     /// Room for one `Partial` per workgroup of the largest grid so far.
-    partials: Option<(wgpu::Buffer, u32)>,
+    partials: Option<Partials>,
 }
 
 impl McGpu {
@@ -194,17 +222,15 @@ impl McGpu {
         check_binding(ctx, "the Philox counters", size_of_val(counters) as u64)?;
         let input = ctx.upload("philox counters", counters)?;
         let output = ctx.upload_filled("philox words", counters.len(), [0u32; 4])?;
-        let params = ctx.uniform(
-            "philox params",
-            &PhiloxParams {
-                key,
-                count,
-                _pad: 0,
-            },
-        )?;
-        let bind_group = self.philox.bind(ctx, &[&input, &output, &params])?;
+        let params = PhiloxParams {
+            key,
+            count,
+            _pad: 0,
+        };
+        let bind_group = self.philox.bind(ctx, &[&input, &output])?;
         let grid = groups(u64::from(count), self.max_groups);
-        self.philox.run(ctx, "philox_words", &bind_group, grid)?;
+        self.philox
+            .run(ctx, "philox_words", &params, &bind_group, grid)?;
         ctx.download("philox words", &output, 0, counters.len())
     }
 
@@ -236,10 +262,10 @@ impl McGpu {
             zero: 0,
             _pad: 0,
         };
-        let params = ctx.uniform("normal params", &params)?;
-        let bind_group = self.normals.bind(ctx, &[&output, &params])?;
+        let bind_group = self.normals.bind(ctx, &[&output])?;
         let grid = groups(paths.div_ceil(QUAD) * u64::from(steps), self.max_groups);
-        self.normals.run(ctx, "normals", &bind_group, grid)?;
+        self.normals
+            .run(ctx, "normals", &params, &bind_group, grid)?;
         ctx.download("normals", &output, 0, count as usize)
     }
 
@@ -303,10 +329,10 @@ impl McGpu {
             zero: 0,
             _pad: 0,
         };
-        let uniform = ctx.uniform("simulate params", &uniform)?;
-        let bind_group = self.simulate.bind(ctx, &[&partials, &uniform])?;
-        let time = self.simulate.run(ctx, "simulate", &bind_group, grid)?;
-        let parts: Vec<Partial> = ctx.download("partials", &partials, 0, grid as usize)?;
+        let time = self
+            .simulate
+            .run(ctx, "simulate", &uniform, &partials.bind_group, grid)?;
+        let parts: Vec<Partial> = ctx.download("partials", &partials.buffer, 0, grid as usize)?;
         let mut sums = McSums::default();
         for part in &parts {
             sums.sum += f64::from(part.sum[0]) + f64::from(part.sum[1]);
@@ -322,14 +348,21 @@ impl McGpu {
         Ok((sums, time))
     }
 
-    /// The partials buffer, grown to hold `grid` workgroups' sums.
-    fn partials(&mut self, ctx: &GpuContext, grid: u32) -> Result<wgpu::Buffer, GpuError> {
+    /// The partials and their bind group, replaced first by larger ones where they cannot hold
+    /// `grid` workgroups' sums.
+    fn partials(&mut self, ctx: &GpuContext, grid: u32) -> Result<Partials, GpuError> {
         match &self.partials {
-            Some((buffer, capacity)) if *capacity >= grid => Ok(buffer.clone()),
+            Some(p) if p.capacity >= grid => Ok(p.clone()),
             _ => {
                 let buffer = ctx.upload_filled("partials", grid as usize, Partial::zeroed())?;
-                self.partials = Some((buffer.clone(), grid));
-                Ok(buffer)
+                let bind_group = self.simulate.bind(ctx, &[&buffer])?;
+                let partials = Partials {
+                    buffer,
+                    capacity: grid,
+                    bind_group,
+                };
+                self.partials = Some(partials.clone());
+                Ok(partials)
             }
         }
     }

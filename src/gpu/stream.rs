@@ -253,28 +253,24 @@ impl StreamGpu {
         Ok((dot, time))
     }
 
-    /// The three arrays, copied back through MAP_READ staging buffers.
+    /// The three arrays, copied back through the context's staging buffer.
     pub fn read<T: Element>(
         &self,
         ctx: &GpuContext,
         arrays: &GpuArrays,
     ) -> Result<[Vec<T>; 3], GpuError> {
-        let [a, b, c] =
-            [0, 1, 2].map(|i| ctx.download::<T>("stream array", &arrays.abc[i], 0, arrays.n));
+        let [a, b, c] = [0, 1, 2].map(|i| self.read_array::<T>(ctx, arrays, i));
         Ok([a?, b?, c?])
     }
 
-    /// Reads back what `kernel` produced: the array it wrote, or the dot partials.
-    pub fn read_output<T: Element>(
+    /// One array (0 = a, 1 = b, 2 = c), copied back through the context's staging buffer.
+    pub fn read_array<T: Element>(
         &self,
         ctx: &GpuContext,
         arrays: &GpuArrays,
-        kernel: StreamKernel,
+        index: usize,
     ) -> Result<Vec<T>, GpuError> {
-        match kernel.writes() {
-            Some(i) => ctx.download("stream array", &arrays.abc[i], 0, arrays.n),
-            None => ctx.download("dot partials", &arrays.partials, 0, arrays.partial_count),
-        }
+        ctx.download("stream array", &arrays.abc[index], 0, arrays.n)
     }
 }
 
