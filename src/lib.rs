@@ -7,7 +7,8 @@
 //! - [`backend`]: the interface every programming model implements, and the engine, rayon and GPU backends.
 //! - [`bench`](mod@bench): the one harness: timing, validation, rows.
 //! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
-//! - [`report`]: tables, JSON and CSV. [`machine`]: what the run ran on. [`cli`]: the command line.
+//! - [`report`]: tables, JSON and CSV. [`diff`]: two result files compared row by row.
+//!   [`machine`]: what the run ran on. [`cli`]: the command line.
 //! - [`output`]: output locations, checked before a run and written after it, atomically.
 //!   [`signals`]: SIGINT, SIGTERM and SIGHUP leave no temporary file behind.
 
@@ -15,6 +16,7 @@ pub mod backend;
 pub mod bench;
 pub mod chart;
 pub mod cli;
+pub mod diff;
 pub mod engine;
 pub mod findings;
 pub mod gpu;

@@ -112,7 +112,7 @@ pub fn compare_table(rows: &[CompareRow], verbose: bool) -> Table {
 }
 
 /// Three or four significant figures, never more than 7 characters below 10^7.
-fn rate(v: f64) -> String {
+pub(crate) fn rate(v: f64) -> String {
     if v.abs() < 100.0 {
         format!("{v:.2}")
     } else if v.abs() < 10_000.0 {
@@ -444,7 +444,7 @@ pub fn caveats(doc: &Document) -> Vec<String> {
     lines
 }
 
-fn new_table(header: &[&str]) -> Table {
+pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::ASCII_MARKDOWN);
     if header.iter().any(|h| !h.is_empty()) {
@@ -462,7 +462,7 @@ fn threads(t: usize) -> String {
     }
 }
 
-fn num(text: String) -> Cell {
+pub(crate) fn num(text: String) -> Cell {
     Cell::new(text).set_alignment(CellAlignment::Right)
 }
 

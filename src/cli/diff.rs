@@ -1,9 +1,22 @@
-//! `hexpylot diff A.json B.json`: two runs side by side.
+//! `hexpylot diff A.json B.json`: two runs side by side (see [`crate::diff`]).
+//!
+//! Exit codes: 0 whatever the changes, and when no row matches (a line says so: the files then
+//! measured different things, which is no regression); 1 with `--fail-on-regression` when a row
+//! regressed; 2 for a file that cannot be read, is not a HexPylot document or is of a newer
+//! schema, and for a bad threshold or `--json` location.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use comfy_table::{Cell, Table};
+
+use super::{reserve, usage};
+use crate::diff::{Diff, Side};
+use crate::report::{self, new_table, num};
+use crate::results::Document;
+use crate::runner::plural;
+use crate::say;
 
 #[derive(Args, Debug)]
 pub(super) struct DiffArgs {
@@ -11,8 +24,150 @@ pub(super) struct DiffArgs {
     a: PathBuf,
     /// The run compared with it.
     b: PathBuf,
+    /// A row regressed when B is slower than A by more than this many percent, and by more than
+    /// both runs' spread.
+    #[arg(long, default_value = "5", value_parser = percent, allow_hyphen_values = true)]
+    threshold: f64,
+    /// Exit 1 when a row regressed.
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Write the compared rows as JSON here (atomically; `-` is standard output).
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
-pub(super) fn diff(_args: DiffArgs) -> Result<bool> {
-    Ok(true)
+/// A threshold in percent: finite and not negative.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite percentage >= 0, got {v}")),
+        Err(_) => Err("expected a percentage such as 5 or 2.5".to_string()),
+    }
+}
+
+pub(super) fn diff(args: DiffArgs) -> Result<bool> {
+    let json = args.json.as_deref().map(reserve).transpose()?;
+    if let Some(out) = &args.json {
+        refuse_overwriting(out, &[&args.a, &args.b])?;
+    }
+    let read = |path: &Path| Document::read(path).map_err(|e| usage(e.to_string()));
+    let (doc_a, doc_b) = (read(&args.a)?, read(&args.b)?);
+    let diff = Diff::new(
+        Side::of(&args.a, &doc_a),
+        &doc_a,
+        Side::of(&args.b, &doc_b),
+        &doc_b,
+        args.threshold,
+    );
+
+    say!("A: {}", describe(&diff.a));
+    say!("B: {}", describe(&diff.b));
+    if !diff.a.same_machine(&diff.b) {
+        say!(
+            "warning: different machines: A ran on {} ({}), B on {} ({}): the ratios compare the machines as much as the runs",
+            diff.a.hostname,
+            diff.a.cpu_model,
+            diff.b.hostname,
+            diff.b.cpu_model
+        );
+    }
+    for (name, doc) in [("A", &doc_a), ("B", &doc_b)] {
+        for line in report::caveats(doc) {
+            say!("note: {name}: {line}");
+        }
+    }
+    if diff.rows.is_empty() {
+        say!("no row of A measured the same point as a row of B: nothing to compare");
+    } else {
+        say!("{}", table(&diff));
+        say!("{}", diff.summary());
+        say!(
+            "B/A: B's rate over A's (above 1, B is faster). faster/slower: |ln(B/A)| exceeds the sum of both runs' spreads (the coefficient of variation of their timed repetitions; half their range over the median where a version-1 document recorded none); otherwise within noise. Rows invalid in either run are never faster or slower."
+        );
+    }
+    for (side, rows) in [("A", &diff.only_in_a), ("B", &diff.only_in_b)] {
+        if !rows.is_empty() {
+            say!(
+                "{} only in {side}: {}",
+                plural(rows.len(), "row"),
+                rows.join(", ")
+            );
+        }
+    }
+    if args.fail_on_regression {
+        for r in diff.regressions() {
+            eprintln!(
+                "FAILED: regression: {}: {} to {} {} ({:+.1}%, past the {}% threshold and the {:.1}% spread)",
+                r.what,
+                report::rate(r.a),
+                report::rate(r.b),
+                r.unit,
+                r.change_pct,
+                diff.threshold_pct,
+                100.0 * (r.spread_a + r.spread_b)
+            );
+        }
+    }
+    if let Some(out) = json {
+        out.commit(&diff.to_json()?)?;
+    }
+    Ok(!args.fail_on_regression || diff.regressions().next().is_none())
+}
+
+/// Refuses a `--json` output that is one of the inputs: the diff would replace the baseline it
+/// was made from.
+fn refuse_overwriting(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let Ok(target) = std::fs::canonicalize(out) else {
+        // Not there yet (or standard output): no input is lost.
+        return Ok(());
+    };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == target) {
+            return Err(usage(format!(
+                "--json {} is the input {}: the diff would replace it",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// "label" (file), machine, build and date.
+fn describe(side: &Side) -> String {
+    let build = match (&side.version, &side.git_commit) {
+        (Some(v), Some(c)) => format!("hexpylot {v} ({c})"),
+        (Some(v), None) => format!("hexpylot {v}"),
+        _ => "hexpylot of unknown version".to_string(),
+    };
+    let when = side
+        .created_utc
+        .as_deref()
+        .map_or(String::new(), |t| format!(", {t}"));
+    format!(
+        "{:?} ({}): {} ({}), {build}{when}",
+        side.label, side.file, side.hostname, side.cpu_model
+    )
+}
+
+fn table(diff: &Diff) -> Table {
+    let mut table = new_table(&["row", "unit", "A", "B", "B/A", "change", "spread", "mark"]);
+    for r in &diff.rows {
+        let mark = if r.regressed {
+            format!("{} (regression)", r.mark.name())
+        } else {
+            r.mark.name().to_string()
+        };
+        table.add_row(vec![
+            Cell::new(&r.what),
+            Cell::new(r.unit),
+            num(report::rate(r.a)),
+            num(report::rate(r.b)),
+            num(format!("{:.2}", r.ratio)),
+            num(format!("{:+.1}%", r.change_pct)),
+            num(format!("{:.1}%", 100.0 * (r.spread_a + r.spread_b))),
+            Cell::new(mark),
+        ]);
+    }
+    table
 }
