@@ -411,7 +411,7 @@ mod tests {
             median_s: 1.0,
             min_s: 0.9,
             max_s: 1.3,
-            mean_s: 1.05,
+            mean_s: Some(1.05),
             cv,
         }
     }
