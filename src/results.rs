@@ -225,6 +225,10 @@ pub enum CheckMethod {
     ZeroVariance,
 }
 
+fn z_score_method() -> CheckMethod {
+    CheckMethod::ZScore
+}
+
 /// The market and contract of a Monte Carlo run, besides the payoff and the monitoring dates.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Market {
@@ -275,6 +279,9 @@ pub struct McRow {
     /// The closed-form price, where one exists.
     pub reference: Option<f64>,
     pub z_score: Option<f64>,
+    /// Version 1 documents written before the zero-variance check lack it: every price was then
+    /// held to a z-score.
+    #[serde(default = "z_score_method")]
     pub method: CheckMethod,
     pub check: String,
     pub valid: bool,
