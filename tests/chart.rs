@@ -1,10 +1,16 @@
-//! `chart::render` on hand-made result files (tests/fixtures/chart-*): every chart kind is drawn,
-//! decodes as a PNG of the promised size and has real content; every kind of bad input gives its
-//! own error.
+//! `chart` on result files (tests/fixtures/chart-*: version 1 documents trimmed from real runs,
+//! two small version 2 thread sweeps written by `sweep threads`, the peers' JSON lines): every
+//! chart kind is drawn, decodes as a PNG of the promised size and has real content; each run is
+//! series of its own, as the printed series lines say; every kind of bad input gives its own error.
 
+mod common;
+
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use hexpylot::chart::{ChartError, HEIGHT, WIDTH, render};
+use common::{hexpylot, refused};
+use hexpylot::chart::{ChartError, HEIGHT, WIDTH, Written, render};
+use hexpylot::results::ReadError;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,10 +44,58 @@ fn assert_drawn(path: &Path) {
     );
 }
 
-fn names(paths: &[PathBuf]) -> Vec<String> {
-    paths
+fn names(written: &[Written]) -> Vec<String> {
+    written
         .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|w| w.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Runs `chart FILES --out OUT`, which must succeed, and returns the series lines it printed:
+/// (PNG file name, series, points).
+fn chart(files: &[PathBuf], out: &Path) -> Vec<(String, String, usize)> {
+    let output = hexpylot()
+        .arg("chart")
+        .args(files)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [path, series, points] = fields[..] else {
+                panic!("not path, series, points: {line:?}");
+            };
+            let path = Path::new(path);
+            assert_eq!(path.parent(), Some(out), "{line}");
+            assert_drawn(path);
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                series.to_string(),
+                points.parse().unwrap_or_else(|e| panic!("{line:?}: {e}")),
+            )
+        })
+        .collect()
+}
+
+/// The series of `png` whose names end with `suffix`, with their point counts.
+fn series<'a>(
+    lines: &'a [(String, String, usize)],
+    png: &str,
+    suffix: &str,
+) -> Vec<(&'a str, usize)> {
+    lines
+        .iter()
+        .filter(|(file, name, _)| file == png && name.ends_with(suffix))
+        .map(|(_, name, points)| (name.as_str(), *points))
         .collect()
 }
 
@@ -69,9 +123,10 @@ fn every_chart_kind_is_drawn() {
             "montecarlo.png"
         ]
     );
-    for path in &written {
-        assert_eq!(path.parent(), Some(out.as_path()));
-        assert_drawn(path);
+    for chart in &written {
+        assert_eq!(chart.path.parent(), Some(out.as_path()));
+        assert_drawn(&chart.path);
+        assert!(!chart.series.is_empty(), "{}", chart.path.display());
     }
     // Only the charts are left behind: no temporary files.
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), written.len());
@@ -82,7 +137,7 @@ fn only_the_charts_the_data_supports_are_drawn() {
     let dir = tempfile::tempdir().unwrap();
     let written = render(&[fixture("chart-sizes.json")], dir.path()).unwrap();
     assert_eq!(names(&written), ["sizes.png"]);
-    assert_drawn(&written[0]);
+    assert_drawn(&written[0].path);
     let written = render(&[fixture("chart-threads-xeon.json")], dir.path()).unwrap();
     assert_eq!(names(&written), ["memory-wall.png", "montecarlo.png"]);
 }
@@ -92,11 +147,11 @@ fn rendering_again_replaces_the_charts() {
     let dir = tempfile::tempdir().unwrap();
     let files = [fixture("chart-roofline.json")];
     let first = render(&files, dir.path()).unwrap();
-    let bytes = std::fs::read(&first[0]).unwrap();
+    let bytes = std::fs::read(&first[0].path).unwrap();
     let second = render(&files, dir.path()).unwrap();
     assert_eq!(first, second);
     assert_eq!(
-        std::fs::read(&second[0]).unwrap(),
+        std::fs::read(&second[0].path).unwrap(),
         bytes,
         "drawing is deterministic"
     );
@@ -126,7 +181,10 @@ fn a_missing_file_is_named() {
 fn malformed_json_names_the_file_and_the_place() {
     let dir = tempfile::tempdir().unwrap();
     let err = render(&[fixture("chart-malformed.json")], dir.path()).unwrap_err();
-    assert!(matches!(err, ChartError::Malformed { .. }), "{err}");
+    assert!(
+        matches!(err, ChartError::Document(ReadError::Malformed { .. })),
+        "{err}"
+    );
     let message = err.to_string();
     assert!(message.contains("chart-malformed.json"), "{message}");
     assert!(message.contains("line 2"), "{message}");
@@ -214,4 +272,121 @@ fn an_unwritable_out_dir_is_an_error() {
         matches!(&err, ChartError::Write { dir, .. } if *dir == out),
         "{err}"
     );
+}
+
+/// Two thread sweeps of one machine at two sizes are two runs: each backend is drawn once per run
+/// (never one line of medians over both), as the printed series lines say.
+#[test]
+fn chart_series_separation() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        fixture("chart-threads-2p16.json"),
+        fixture("chart-threads-2p18.json"),
+    ];
+    let lines = chart(&files, dir.path());
+    for png in ["memory-wall.png", "montecarlo.png"] {
+        assert_eq!(
+            series(&lines, png, " — engine"),
+            [
+                ("vm sweep threads 2^16 — engine", 2),
+                ("vm sweep threads 2^18 — engine", 2)
+            ],
+            "{png}: {lines:?}"
+        );
+        assert_eq!(series(&lines, png, " — rayon").len(), 2, "{png}: {lines:?}");
+    }
+    // One document twice: the same label, told apart by the file name.
+    let copy = dir.path().join("copy.json");
+    std::fs::copy(&files[0], &copy).unwrap();
+    let out = dir.path().join("twice");
+    let lines = chart(&[files[0].clone(), copy], &out);
+    assert_eq!(
+        series(&lines, "memory-wall.png", " — engine"),
+        [
+            (
+                "vm sweep threads 2^16 (chart-threads-2p16.json) — engine",
+                2
+            ),
+            ("vm sweep threads 2^16 (copy.json) — engine", 2)
+        ],
+        "{lines:?}"
+    );
+}
+
+/// Version 1 documents (no `schema_version`, no label: it is made of host, command and size)
+/// still chart: the trimmed fixtures, and a sweep recorded before Monte Carlo rows named their
+/// check method.
+#[test]
+fn version_1_documents_still_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        "chart-threads-epyc.json",
+        "chart-threads-xeon.json",
+        "chart-sizes.json",
+        "chart-roofline.json",
+    ]
+    .map(fixture);
+    let lines = chart(&files, dir.path());
+    assert_eq!(
+        series(&lines, "memory-wall.png", " — engine"),
+        [
+            ("epyc-1 sweep threads — engine", 5),
+            ("xeon-2 sweep threads — engine", 4)
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(
+        series(&lines, "sizes.png", " — engine, triad"),
+        [("vm sweep sizes — engine, triad", 9)]
+    );
+    assert_eq!(
+        series(&lines, "roofline.png", " — gpu, measured"),
+        [("vm sweep roofline — gpu, measured", 9)]
+    );
+    let recorded =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("results/dev-2core-sweeps/sweep-threads.json");
+    let lines = chart(&[recorded], &dir.path().join("recorded"));
+    assert!(
+        lines.iter().any(|(png, _, _)| png == "montecarlo.png"),
+        "{lines:?}"
+    );
+}
+
+/// A document from a newer HexPylot is refused for what it is: exit 2, one line naming the file.
+#[test]
+fn a_newer_document_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("chart-threads-2p16.json")).unwrap();
+    assert!(text.contains("\"schema_version\": 2,"));
+    let newer = dir.path().join("newer.json");
+    std::fs::write(
+        &newer,
+        text.replace("\"schema_version\": 2,", "\"schema_version\": 99,"),
+    )
+    .unwrap();
+    let out = dir.path().join("charts");
+    let args: [OsString; 4] = [
+        "chart".into(),
+        newer.into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    refused(&args, "newer.json: schema version 99 is newer");
+    assert!(!out.exists());
+}
+
+/// A required field renamed (`gbs_median` to `gbs`) makes the document unreadable, which is said
+/// in one line naming the file and the field, never rows silently left out.
+#[test]
+fn a_renamed_field_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("chart-threads-xeon.json")).unwrap();
+    let renamed = dir.path().join("renamed.json");
+    std::fs::write(&renamed, text.replace("\"gbs_median\"", "\"gbs\"")).unwrap();
+    let out = dir.path().join("charts");
+    let args: [OsString; 4] = ["chart".into(), renamed.into(), "--out".into(), out.into()];
+    refused(&args, "renamed.json: not a HexPylot document");
+    let stderr = hexpylot().args(&args).output().unwrap().stderr;
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(stderr.contains("missing field `gbs_median`"), "{stderr}");
 }

@@ -1,14 +1,20 @@
-//! From parsed files to the four chart descriptions. Each builder also returns the files it drew
-//! on, so that a file no chart used can be reported instead of silently ignored.
+//! From parsed files to the four chart descriptions. A series is one run's backend, never rows of
+//! several runs merged (see the module docs). Each builder also returns the files it drew on, so
+//! that a file no chart used can be reported instead of silently ignored.
 
 use std::collections::BTreeSet;
 
 use plotters::style::RGBColor;
 
 use super::draw::{
-    Axis, Callout, Level, Line, Marker, PALETTE, Plot, Scale, Series, number, superscript,
+    Axis, Callout, Fill, Level, Line, Marker, PALETTE, Plot, Scale, Series, Shape, number,
+    superscript,
 };
-use super::input::{Doc, Input, Machine, Peer};
+use super::input::{Input, Peer, Run};
+use crate::backend::BackendKind;
+use crate::kernels::{OptionKind, StreamKernel};
+use crate::machine::Machine;
+use crate::results::{Precision, RooflineRow, StreamRow, SweepKind};
 
 pub struct Chart {
     pub file_name: &'static str,
@@ -24,8 +30,8 @@ pub fn all(input: &Input) -> Vec<Chart> {
         .collect()
 }
 
-/// How machines and GPUs are named across every chart of one run: the CPU model, with the host
-/// name added only where two machines share a model.
+/// How machines are named in the titles: the CPU model, with the host name added only where two
+/// machines share a model. The legends name runs instead (by their labels).
 struct Names {
     machines: Vec<Machine>,
 }
@@ -34,88 +40,82 @@ fn same(a: &Machine, b: &Machine) -> bool {
     a.hostname == b.hostname && a.cpu_model == b.cpu_model && a.logical_cpus == b.logical_cpus
 }
 
+fn model(m: &Machine) -> String {
+    if m.cpu_model.trim().is_empty() {
+        "unknown CPU".to_string()
+    } else {
+        tidy(&m.cpu_model)
+    }
+}
+
 impl Names {
     fn new(input: &Input) -> Names {
         let mut machines: Vec<Machine> = Vec::new();
-        for doc in &input.docs {
-            if !machines.iter().any(|m| same(m, &doc.machine)) {
-                machines.push(doc.machine.clone());
+        for run in &input.runs {
+            if !machines.iter().any(|m| same(m, &run.doc.machine)) {
+                machines.push(run.doc.machine.clone());
             }
         }
         Names { machines }
     }
 
-    fn index(&self, m: &Machine) -> usize {
-        self.machines.iter().position(|k| same(k, m)).unwrap_or(0)
-    }
-
     fn label(&self, m: &Machine) -> String {
-        let model = tidy(&m.cpu_model);
-        let twins: Vec<&Machine> = self
-            .machines
-            .iter()
-            .filter(|k| tidy(&k.cpu_model) == model)
-            .collect();
+        let name = model(m);
+        let twins: Vec<&Machine> = self.machines.iter().filter(|k| model(k) == name).collect();
         if twins.len() < 2 {
-            return model;
+            return name;
         }
         let hosts_differ = twins.iter().filter(|k| k.hostname == m.hostname).count() == 1;
         if hosts_differ && !m.hostname.is_empty() {
-            format!("{model} ({})", m.hostname)
+            format!("{name} ({})", m.hostname)
         } else {
-            format!("{model} (machine {})", self.index(m) + 1)
+            let index = self.machines.iter().position(|k| same(k, m)).unwrap_or(0);
+            format!("{name} (machine {})", index + 1)
         }
     }
 
     fn title(&self, m: &Machine) -> String {
         match m.logical_cpus {
-            Some(n) => format!("{} ({n} CPUs)", self.label(m)),
-            None => self.label(m),
+            0 => self.label(m),
+            n => format!("{} ({n} CPUs)", self.label(m)),
         }
     }
 
-    /// The GPU of `doc`'s machine, told apart from another machine's GPU of the same name.
-    fn gpu(&self, doc: &Doc, docs: &[&Doc]) -> String {
-        let Some(name) = &doc.gpu else {
-            return format!("GPU of {}", self.label(&doc.machine));
-        };
-        let twin = docs
-            .iter()
-            .any(|d| d.gpu.as_ref() == Some(name) && !same(&d.machine, &doc.machine));
-        if twin {
-            format!("{name} on {}", self.label(&doc.machine))
-        } else {
-            name.clone()
-        }
-    }
-
-    /// "AMD EPYC (2 CPUs) vs Intel Xeon (8 CPUs)", optionally "with" the GPUs charted.
-    fn heading(&self, docs: &[&Doc], gpus: &[String]) -> String {
+    /// "AMD EPYC (2 CPUs) vs Intel Xeon (8 CPUs)", "with" the GPUs charted.
+    fn heading(&self, runs: &[&Run], gpus: &[String]) -> String {
         let mut machines: Vec<String> = Vec::new();
-        for doc in docs {
-            let t = self.title(&doc.machine);
+        for run in runs {
+            let t = self.title(&run.doc.machine);
             if !machines.contains(&t) {
                 machines.push(t);
             }
         }
         let mut heading = machines.join(" vs ");
-        let mut unique: Vec<&String> = Vec::new();
+        let mut unique: Vec<&str> = Vec::new();
         for gpu in gpus {
-            if !unique.contains(&gpu) {
+            if !unique.contains(&gpu.as_str()) {
                 unique.push(gpu);
             }
         }
         if !unique.is_empty() {
-            let unique: Vec<&str> = unique.into_iter().map(String::as_str).collect();
             heading = format!("{heading} with {}", unique.join(", "));
         }
         heading
     }
 }
 
+/// The adapter a run's GPU rows ran on, when its document names one.
+fn gpu_name(run: &Run) -> Option<String> {
+    run.doc
+        .gpu
+        .as_ref()
+        .map(|g| g.name.trim().to_string())
+        .filter(|n| !n.is_empty())
+}
+
 /// A CPU model without the marketing: "Intel(R) Xeon(R) Gold 6338N CPU @ 2.20GHz" reads as
-/// "Intel Xeon Gold 6338N", "AMD EPYC 7763 64-Core Processor" as "AMD EPYC 7763"; legends and
-/// titles have room for little more.
+/// "Intel Xeon Gold 6338N", "AMD EPYC 7763 64-Core Processor" as "AMD EPYC 7763"; titles have
+/// room for little more.
 fn tidy(model: &str) -> String {
     let mut m = model
         .replace("(R)", "")
@@ -150,7 +150,29 @@ impl Palette {
     }
 }
 
-/// Points sorted by x, repeated x values (several runs) reduced to their median.
+/// The line pattern and marker fill of a chart's `index`th run: runs of one backend differ in
+/// both, not in colour alone, so that two runs' coinciding lines (a solid line under a dotted one,
+/// a filled marker under a hollow one) both stay visible. Unique for the first nine runs; the
+/// size chart, whose line pattern is the kernel's, tells three apart by the fill.
+fn run_look(index: usize) -> (Line, Fill) {
+    // Dotted before dashed: dashed horizontal lines are the GPU levels.
+    const LINES: [Line; 3] = [Line::Solid, Line::Dotted, Line::Dashed];
+    const FILLS: [Fill; 3] = [Fill::Solid, Fill::Hollow, Fill::Dot];
+    (LINES[(index + index / 3) % 3], FILLS[index % 3])
+}
+
+/// Each backend's marker shape, the same in every chart. The engine's circle is larger than
+/// rayon's square: where the two coincide, a ring of the circle shows around the square.
+fn shape(backend: BackendKind) -> Shape {
+    match backend {
+        BackendKind::Engine => Shape::Circle,
+        BackendKind::Rayon => Shape::Square,
+        BackendKind::Gpu => Shape::Triangle,
+    }
+}
+
+/// Points sorted by x, repeated x values reduced to their median: a peer's lines from several
+/// files (one per thread count), or a run that measured a point twice.
 fn by_x(mut points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let mut out = Vec::new();
@@ -176,42 +198,20 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// Docs grouped by machine, in the order the machines first appear.
-fn per_machine<'a>(docs: &[&'a Doc], names: &Names) -> Vec<Vec<&'a Doc>> {
-    let mut groups: Vec<Vec<&Doc>> = Vec::new();
-    for doc in docs {
-        let i = names.index(&doc.machine);
-        match groups.iter_mut().find(|g| names.index(&g[0].machine) == i) {
-            Some(g) => g.push(doc),
-            None => groups.push(vec![doc]),
-        }
-    }
-    groups
-}
-
-fn sweeps<'a>(input: &'a Input, kind: &str) -> Vec<&'a Doc> {
+fn sweeps(input: &Input, kind: SweepKind) -> Vec<&Run> {
     input
-        .docs
+        .runs
         .iter()
-        .filter(|d| d.sweep.as_ref().is_some_and(|s| s.kind == kind))
+        .filter(|r| r.doc.sweep.as_ref().is_some_and(|s| s.kind == kind))
         .collect()
 }
 
-/// Thread counts that double (1, 2, 4 … 64) read best on a log₂ axis, where the low counts
-/// (and the memory wall among them) are not squeezed into a corner; other sweeps, linearly.
-fn thread_axis(threads: impl Iterator<Item = f64>) -> Axis {
-    let threads: Vec<f64> = threads.filter(|t| *t > 0.0).collect();
-    let (lo, hi) = threads.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), t| {
-        (lo.min(*t), hi.max(*t))
-    });
-    let doubling = threads.iter().all(|t| t.log2().fract() == 0.0);
+/// Thread counts on log₂ from 1 (see [`Scale::Log2`]), where the low counts (and the memory wall
+/// among them) are not squeezed into a corner.
+fn thread_axis() -> Axis {
     Axis {
-        desc: "CPU threads".to_string(),
-        scale: if doubling && hi / lo >= 8.0 {
-            Scale::Log2
-        } else {
-            Scale::Linear
-        },
+        desc: "CPU threads (log₂ scale)".to_string(),
+        scale: Scale::Log2,
     }
 }
 
@@ -233,119 +233,134 @@ fn value_scale(plot: &Plot) -> Scale {
     }
 }
 
-fn option_name(option: &str) -> String {
-    let spaced = option.replace('-', " ");
+fn option_name(option: OptionKind) -> String {
+    let spaced = option.name().replace('-', " ");
     let mut chars = spaced.chars();
     chars
         .next()
         .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
 }
 
-fn backends<'a>(rows: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    for b in rows {
-        if !found.iter().any(|f| f == b) {
-            found.push(b.to_string());
-        }
-    }
-    // Engine first, then rayon, then whatever else: the same order in every chart.
-    found.sort_by_key(|b| match b.as_str() {
-        "engine" => 0,
-        "rayon" => 1,
-        "gpu" => 3,
-        _ => 2,
-    });
-    found
+/// The backends in `rows`, each once: engine, rayon, GPU (the same order in every chart).
+fn backends(rows: impl Iterator<Item = BackendKind>) -> Vec<BackendKind> {
+    rows.collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-fn cpu_marker(backend: &str) -> Marker {
-    if backend == "engine" {
-        Marker::Circle
-    } else {
-        Marker::Square
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
+}
+
+/// The distinct precisions of the rows charted: "f32", "f32 and f64".
+fn precisions(rows: impl Iterator<Item = Precision>) -> String {
+    let all: BTreeSet<Precision> = rows.collect();
+    and_list(
+        &all.into_iter()
+            .map(|p| p.name().to_string())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// What the title says of the rows charted: "n = 2²⁵, f32", each distinct size and precision once.
+fn size_and_precision(rows: impl Iterator<Item = (usize, Precision)> + Clone) -> String {
+    let sizes: BTreeSet<usize> = rows.clone().map(|r| r.0).collect();
+    let sizes: Vec<String> = sizes.into_iter().map(|n| elements(n as f64)).collect();
+    format!(
+        "n = {}, {}",
+        and_list(&sizes),
+        precisions(rows.map(|r| r.1))
+    )
+}
+
+/// What the thread charts' footnotes say of the styles drawn: `cpu_peers` when a CPU peer is a
+/// series.
+fn thread_notes(plot: &Plot, runs: usize, cpu_peers: bool) -> Vec<String> {
+    let mut notes = vec![
+        "Medians of the timed repetitions; runs that failed validation are left out.".to_string(),
+    ];
+    let peers = if cpu_peers {
+        " and the CPU peers (crosses)"
+    } else {
+        ""
+    };
+    notes.push(format!(
+        "Lines with markers: CPU figures over threads, HexPylot's CPU backends (circles: engine, \
+         squares: rayon){peers}."
+    ));
+    if !plot.levels.is_empty() {
+        notes.push(
+            "Dashed horizontal lines: GPU figures (HexPylot's GPU backend, the GPU peers), which \
+             have no thread count."
+                .to_string(),
+        );
+    }
+    if runs > 1 {
+        notes.push(
+            "Each run is a line of its own; runs differ in line pattern and marker fill."
+                .to_string(),
+        );
+    }
+    notes
 }
 
 fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
-    let docs = sweeps(input, "threads");
+    let runs = sweeps(input, SweepKind::Threads);
     let mut plot = empty_plot();
     let mut sources = BTreeSet::new();
     let mut palette = Palette(0);
     let mut gpus = Vec::new();
-    let several = per_machine(&docs, names).len() > 1;
-    for group in per_machine(&docs, names) {
-        let machine = names.label(&group[0].machine);
+    for (index, run) in runs.iter().enumerate() {
+        let (line, fill) = run_look(index);
         let triad = || {
-            group
+            run.doc
+                .stream
                 .iter()
-                .flat_map(|d| d.stream.iter().map(move |r| (d, r)))
-                .filter(|(_, r)| r.kernel == "triad")
+                .filter(|r| r.kernel == StreamKernel::Triad)
         };
         let mut colours = Vec::new();
-        for backend in backends(triad().map(|(_, r)| r.backend.as_str())) {
-            if backend == "gpu" {
+        for backend in backends(triad().map(|r| r.backend)) {
+            let rows = || triad().filter(move |r| r.backend == backend);
+            let colour = palette.next();
+            sources.insert(run.file);
+            if backend == BackendKind::Gpu {
+                plot.levels.push(Level {
+                    label: format!("{} — gpu, kernel only", run.name),
+                    at: median(rows().map(|r| r.gbs_median)),
+                    colour,
+                });
+                gpus.extend(gpu_name(run));
                 continue;
             }
-            let points = by_x(
-                triad()
-                    .filter(|(_, r)| r.backend == backend)
-                    .map(|(_, r)| (r.threads, r.gbs_median))
-                    .collect(),
-            );
-            let colour = palette.next();
-            colours.push((backend.clone(), colour));
-            sources.extend(
-                triad()
-                    .filter(|(_, r)| r.backend == backend)
-                    .map(|(d, _)| d.file),
-            );
+            colours.push((backend, colour));
             plot.series.push(Series {
-                label: format!("{machine} — {backend}"),
+                label: format!("{} — {backend}", run.name),
                 colour,
-                line: Line::Solid,
-                marker: cpu_marker(&backend),
-                points,
+                line,
+                marker: Marker {
+                    shape: shape(backend),
+                    fill,
+                },
+                points: by_x(rows().map(|r| (r.threads as f64, r.gbs_median)).collect()),
             });
         }
-        // One level per machine: several files from one machine share its GPU.
-        let gpu: Vec<(&Doc, f64)> = group
-            .iter()
-            .flat_map(|d| d.stream.iter().map(move |r| (*d, r)))
-            .filter(|(_, r)| r.kernel == "triad" && r.backend == "gpu")
-            .map(|(d, r)| (d, r.gbs_median))
-            .collect();
-        if let Some((doc, _)) = gpu.first() {
-            let name = names.gpu(doc, &docs);
-            plot.levels.push(Level {
-                label: format!("{name} — triad, kernel only"),
-                at: median(gpu.iter().map(|g| g.1)),
-                colour: palette.next(),
-            });
-            gpus.push(name);
-            sources.extend(gpu.iter().map(|g| g.0.file));
-        }
-        let wall = group
-            .iter()
-            .find_map(|d| d.sweep.as_ref().and_then(|s| s.memory_wall.as_ref()));
-        if let Some(wall) = wall {
-            let of_best = wall
-                .fraction_of_best
-                .map_or(String::new(), |f| format!(" ({:.0}% of best)", f * 100.0));
-            let whose = if several {
-                format!(" — {machine}")
-            } else {
-                String::new()
-            };
+        if let Some(wall) = run.doc.sweep.as_ref().and_then(|s| s.memory_wall.as_ref()) {
             let colour = colours
                 .iter()
                 .find(|(b, _)| *b == wall.backend)
                 .map_or(PALETTE[0], |(_, c)| *c);
             plot.callouts.push(Callout {
-                at: (wall.threads, wall.gbs),
+                at: (wall.threads as f64, wall.gbs),
                 text: format!(
-                    "memory wall: {} threads, {} GB/s{of_best}{whose}",
-                    number(wall.threads),
-                    number(wall.gbs)
+                    "{} — {}: memory wall at {} threads, {} GB/s ({:.0}% of best)",
+                    run.name,
+                    wall.backend,
+                    wall.threads,
+                    number(wall.gbs),
+                    wall.fraction_of_best * 100.0
                 ),
                 colour,
             });
@@ -354,31 +369,32 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
     if sources.is_empty() {
         return None;
     }
-    add_peers(
+    let cpu_peers = add_peers(
         &mut plot,
         &input.peers,
         PeerMetric::Triad,
         &mut palette,
         &mut sources,
     );
-    plot.title = format!(
-        "Triad bandwidth vs threads — {}",
-        names.heading(&docs, &gpus)
-    );
-    plot.x = thread_axis(
-        plot.series
+    let rows = runs.iter().flat_map(|r| {
+        r.doc
+            .stream
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0)),
+            .filter(|r| r.kernel == StreamKernel::Triad)
+            .map(|r| (r.n, r.precision))
+    });
+    plot.title = format!(
+        "Triad bandwidth vs threads, {} — {}",
+        size_and_precision(rows),
+        names.heading(&runs, &gpus)
     );
+    plot.x = thread_axis();
     let scale = value_scale(&plot);
     plot.y = Axis {
         desc: log_desc("Triad bandwidth, GB/s (median)", scale),
         scale,
     };
-    plot.notes = vec![
-        "Medians of the timed repetitions; runs that failed validation are left out.".to_string(),
-        "Dashed levels: GPU figures, which have no thread count.".to_string(),
-    ];
+    plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
     Some(Chart {
         file_name: "memory-wall.png",
         plot,
@@ -387,76 +403,85 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
 }
 
 fn sizes(input: &Input, names: &Names) -> Option<Chart> {
-    let docs = sweeps(input, "sizes");
+    let runs = sweeps(input, SweepKind::Sizes);
     let mut plot = empty_plot();
     let mut sources = BTreeSet::new();
     let mut palette = Palette(0);
     let mut gpus = Vec::new();
-    const KERNELS: [(&str, Line, Marker); 2] = [
-        ("triad", Line::Solid, Marker::Circle),
-        ("dot", Line::Dashed, Marker::Triangle),
+    const KERNELS: [(StreamKernel, Line); 2] = [
+        (StreamKernel::Triad, Line::Solid),
+        (StreamKernel::Dot, Line::Dashed),
     ];
-    let groups = per_machine(&docs, names);
-    for group in &groups {
-        let machine = names.label(&group[0].machine);
-        let rows = || {
-            group
-                .iter()
-                .flat_map(|d| d.stream.iter().map(move |r| (*d, r)))
-                .filter(|(_, r)| r.n > 0.0 && KERNELS.iter().any(|k| k.0 == r.kernel))
-        };
-        let mut variants: Vec<(String, bool, String)> = Vec::new();
-        for backend in backends(rows().map(|(_, r)| r.backend.as_str())) {
-            if backend == "gpu" {
-                let Some((doc, _)) = rows().find(|(_, r)| r.backend == "gpu") else {
-                    continue;
-                };
-                let gpu = names.gpu(doc, &docs);
-                variants.push((backend.clone(), false, format!("{gpu} — kernel only")));
-                variants.push((backend, true, format!("{gpu} — end to end")));
-                gpus.push(gpu);
+    fn charted(run: &Run) -> Vec<&StreamRow> {
+        run.doc
+            .stream
+            .iter()
+            .filter(|r| r.n > 0 && KERNELS.iter().any(|k| k.0 == r.kernel))
+            .collect()
+    }
+    for (index, run) in runs.iter().enumerate() {
+        let fill = run_look(index).1;
+        let rows = charted(run);
+        for backend in backends(rows.iter().map(|r| r.backend)) {
+            // The GPU twice: its kernel time, and host memory to host memory.
+            let variants = if backend == BackendKind::Gpu {
+                gpus.extend(gpu_name(run));
+                vec![
+                    (false, "gpu kernel only".to_string(), Shape::Triangle),
+                    (true, "gpu end to end".to_string(), Shape::Diamond),
+                ]
             } else {
-                variants.push((backend.clone(), false, format!("{machine} — {backend}")));
-            }
-        }
-        for (backend, end_to_end, label) in variants {
-            let colour = palette.next();
-            for (kernel, line, marker) in KERNELS {
-                let chosen = || rows().filter(|(_, r)| r.backend == backend && r.kernel == kernel);
-                let points: Vec<(f64, f64)> = chosen()
-                    .filter_map(|(_, r)| {
-                        let gbs = if end_to_end {
-                            r.end_to_end_gbs?
-                        } else {
-                            r.gbs_median
-                        };
-                        Some((r.n, gbs))
-                    })
-                    .collect();
-                if points.is_empty() {
-                    continue;
+                vec![(false, backend.to_string(), shape(backend))]
+            };
+            for (end_to_end, what, shape) in variants {
+                let mut colour = None;
+                for (kernel, line) in KERNELS {
+                    let points: Vec<(f64, f64)> = rows
+                        .iter()
+                        .filter(|r| r.backend == backend && r.kernel == kernel)
+                        .filter_map(|r| {
+                            let gbs = if end_to_end {
+                                r.end_to_end_gbs()?
+                            } else {
+                                r.gbs_median
+                            };
+                            Some((r.n as f64, gbs))
+                        })
+                        .collect();
+                    if points.is_empty() {
+                        continue;
+                    }
+                    sources.insert(run.file);
+                    plot.series.push(Series {
+                        label: format!("{} — {what}, {kernel}", run.name),
+                        colour: *colour.get_or_insert_with(|| palette.next()),
+                        line,
+                        marker: Marker { shape, fill },
+                        points: by_x(points),
+                    });
                 }
-                sources.extend(chosen().map(|(d, _)| d.file));
-                plot.series.push(Series {
-                    label: format!("{label}, {kernel}"),
-                    colour,
-                    line,
-                    marker,
-                    points: by_x(points),
-                });
             }
         }
     }
     if sources.is_empty() {
         return None;
     }
+    let precision_set: BTreeSet<Precision> = runs
+        .iter()
+        .flat_map(|r| charted(r).into_iter().map(|r| r.precision))
+        .collect();
+    let mut machines: Vec<&Machine> = Vec::new();
+    for run in &runs {
+        if !machines.iter().any(|m| same(m, &run.doc.machine)) {
+            machines.push(&run.doc.machine);
+        }
+    }
     let distinct_caches = {
-        let mut sets: Vec<_> = groups.iter().map(|g| &g[0].machine.caches).collect();
+        let mut sets: Vec<_> = machines.iter().map(|m| &m.caches).collect();
         sets.dedup();
         sets.len() > 1
     };
-    for group in &groups {
-        let machine = &group[0].machine;
+    for machine in &machines {
         let levels = [
             ("L1d", 1, "Data"),
             ("L2", 2, "Instruction"),
@@ -467,62 +492,84 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
             // instruction cache.
             let cache = machine.caches.iter().find(|c| {
                 c.level == level
+                    && c.size_bytes > 0
                     && if level == 1 {
                         c.kind == kind
                     } else {
                         c.kind != kind
                     }
             });
-            if let Some(cache) = cache {
+            let Some(cache) = cache else { continue };
+            for precision in &precision_set {
                 let whose = if distinct_caches {
                     format!(" ({})", names.label(machine))
                 } else {
                     String::new()
                 };
-                let label = format!("{name} {}{whose}", bytes(cache.size_bytes));
+                let of = if precision_set.len() > 1 {
+                    format!(", {precision}")
+                } else {
+                    String::new()
+                };
+                let label = format!("{name} {}{whose}{of}", bytes(cache.size_bytes as f64));
                 if !plot.markers.iter().any(|m| m.label == label) {
                     plot.markers.push(Level {
                         label,
-                        at: cache.size_bytes / 12.0,
+                        at: cache.size_bytes as f64 / (3 * precision.bytes()) as f64,
                         colour: RGBColor(110, 110, 110),
                     });
                 }
             }
         }
-        let break_even = group
-            .iter()
-            .find_map(|d| d.sweep.as_ref().and_then(|s| s.break_even_n));
-        if let Some(n) = break_even.filter(|n| *n > 0.0) {
-            let whose = if groups.len() > 1 {
-                format!(" ({})", names.label(machine))
+    }
+    for run in &runs {
+        let break_even = run.doc.sweep.as_ref().and_then(|s| s.break_even_n);
+        if let Some(n) = break_even.filter(|n| *n > 0) {
+            let whose = if runs.len() > 1 {
+                format!(" ({})", run.name)
             } else {
                 String::new()
             };
             plot.markers.push(Level {
-                label: format!("GPU break-even: n = {}{whose}", elements(n)),
-                at: n,
+                label: format!("GPU break-even: n = {}{whose}", elements(n as f64)),
+                at: n as f64,
                 colour: RGBColor(20, 20, 20),
             });
         }
     }
+    let precision = precisions(precision_set.iter().copied());
     plot.title = format!(
-        "Triad and dot bandwidth vs array size — {}",
-        names.heading(&docs, &gpus)
+        "Triad and dot bandwidth vs array size, {precision} — {}",
+        names.heading(&runs, &gpus)
     );
     plot.x = Axis {
-        desc: "Elements per array, n (f32, log scale)".to_string(),
+        desc: "Elements per array, n (log scale)".to_string(),
         scale: Scale::Log2Powers,
     };
     plot.y = Axis {
         desc: "Bandwidth, GB/s (median, log scale)".to_string(),
         scale: Scale::Log10,
     };
+    let array_bytes = precision_set
+        .iter()
+        .map(|p| format!("{} bytes for {p}", 3 * p.bytes()))
+        .collect::<Vec<_>>();
     plot.notes = vec![
-        "Solid lines, circles: triad. Dashed lines, triangles: dot.".to_string(),
-        "Grey dotted lines: the n at which triad's three f32 arrays fill each cache (size / 12 bytes)."
+        "Solid lines: triad. Dashed lines: dot. Markers: circles engine, squares rayon, triangles \
+         GPU kernel only, diamonds GPU end to end."
             .to_string(),
+        format!(
+            "Grey dotted lines: the n at which triad's three arrays fill each cache (size / {}).",
+            and_list(&array_bytes)
+        ),
         "End to end: upload, kernel and download, host memory to host memory.".to_string(),
     ];
+    if runs.len() > 1 {
+        plot.notes.push(
+            "Each run is a line of its own; runs differ in marker fill (filled, hollow, dotted)."
+                .to_string(),
+        );
+    }
     Some(Chart {
         file_name: "sizes.png",
         plot,
@@ -531,28 +578,26 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
 }
 
 fn roofline(input: &Input, names: &Names) -> Option<Chart> {
-    let docs: Vec<&Doc> = input
-        .docs
+    let measured = |r: &&RooflineRow| r.intensity > 0.0 && r.gflops > 0.0;
+    let runs: Vec<&Run> = input
+        .runs
         .iter()
-        .filter(|d| {
-            d.roofline
-                .iter()
-                .any(|r| r.intensity > 0.0 && r.gflops > 0.0)
-        })
+        .filter(|r| r.doc.roofline.iter().any(|row| measured(&row)))
         .collect();
-    if docs.is_empty() {
+    if runs.is_empty() {
         return None;
     }
     let mut plot = empty_plot();
     let mut palette = Palette(0);
     let mut gpus = Vec::new();
-    let sources = docs.iter().map(|d| d.file).collect();
+    let sources = runs.iter().map(|r| r.file).collect();
     // The ceilings span the whole x range, which is known only once every point and ridge is.
-    let spans: Vec<f64> = docs
+    let spans: Vec<f64> = runs
         .iter()
-        .flat_map(|d| {
-            d.roofline.iter().map(|r| r.intensity).chain(
-                d.sweep
+        .flat_map(|r| {
+            r.doc.roofline.iter().map(|r| r.intensity).chain(
+                r.doc
+                    .sweep
                     .iter()
                     .flat_map(|s| s.ceilings.iter().map(|c| c.ridge)),
             )
@@ -561,74 +606,74 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
         .collect();
     let lo = spans.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
     let hi = spans.iter().copied().fold(0.0, f64::max) * 2.0;
-    let several = per_machine(&docs, names).len() > 1;
-    for group in per_machine(&docs, names) {
-        let machine = names.label(&group[0].machine);
-        for doc in group {
-            for backend in backends(doc.roofline.iter().map(|r| r.backend.as_str())) {
-                let who = if backend == "gpu" {
-                    let gpu = names.gpu(doc, &docs);
-                    gpus.push(gpu.clone());
-                    gpu
-                } else {
-                    format!("{machine} — {backend}")
-                };
-                let colour = palette.next();
-                let points = doc
-                    .roofline
-                    .iter()
-                    .filter(|r| r.backend == backend && r.intensity > 0.0 && r.gflops > 0.0)
-                    .map(|r| (r.intensity, r.gflops))
-                    .collect();
-                plot.series.push(Series {
-                    label: format!("{who}, measured"),
-                    colour,
-                    line: Line::None,
-                    marker: if backend == "gpu" {
-                        Marker::Triangle
-                    } else {
-                        cpu_marker(&backend)
-                    },
-                    points: by_x(points),
-                });
-                let ceiling = doc.sweep.iter().flat_map(|s| s.ceilings.iter()).find(|c| {
-                    c.backend == backend && c.bandwidth_gbs > 0.0 && c.compute_gflops > 0.0
-                });
-                if let Some(c) = ceiling {
-                    let roof = |i: f64| (i, (c.bandwidth_gbs * i).min(c.compute_gflops));
-                    let mut points = vec![roof(lo)];
-                    if c.ridge > lo && c.ridge < hi {
-                        points.push((c.ridge, c.compute_gflops));
-                    }
-                    points.push(roof(hi));
-                    plot.series.push(Series {
-                        label: format!(
-                            "{who}, ceiling: {} GB/s, {} GFLOP/s",
-                            number(c.bandwidth_gbs),
-                            number(c.compute_gflops)
-                        ),
-                        colour,
-                        line: Line::Solid,
-                        marker: Marker::None,
-                        points,
-                    });
-                    let whose = if several
-                        || backends(doc.roofline.iter().map(|r| r.backend.as_str())).len() > 1
-                    {
-                        format!(" ({who})")
-                    } else {
-                        String::new()
-                    };
-                    plot.callouts.push(Callout {
-                        at: (c.ridge, c.compute_gflops),
-                        text: format!("ridge: {} FLOP/byte{whose}", number(c.ridge)),
-                        colour,
-                    });
-                }
+    for (index, run) in runs.iter().enumerate() {
+        let (line, fill) = run_look(index);
+        for backend in backends(run.doc.roofline.iter().map(|r| r.backend)) {
+            if backend == BackendKind::Gpu {
+                gpus.extend(gpu_name(run));
             }
+            let who = format!("{} — {backend}", run.name);
+            let colour = palette.next();
+            let marker = Marker {
+                shape: shape(backend),
+                fill,
+            };
+            let points = run
+                .doc
+                .roofline
+                .iter()
+                .filter(|r| r.backend == backend)
+                .filter(measured)
+                .map(|r| (r.intensity, r.gflops))
+                .collect();
+            plot.series.push(Series {
+                label: format!("{who}, measured"),
+                colour,
+                line: Line::None,
+                marker,
+                points: by_x(points),
+            });
+            let ceiling = run
+                .doc
+                .sweep
+                .iter()
+                .flat_map(|s| s.ceilings.iter())
+                .find(|c| c.backend == backend && c.bandwidth_gbs > 0.0 && c.compute_gflops > 0.0);
+            let Some(c) = ceiling else { continue };
+            let roof = |i: f64| (i, (c.bandwidth_gbs * i).min(c.compute_gflops));
+            let mut points = vec![roof(lo)];
+            if c.ridge > lo && c.ridge < hi {
+                points.push((c.ridge, c.compute_gflops));
+            }
+            points.push(roof(hi));
+            // The backend's marker on the ceiling too, so that two backends' coinciding ceilings
+            // still show both.
+            plot.series.push(Series {
+                label: format!(
+                    "{who}, ceiling: {} GB/s, {} GFLOP/s",
+                    number(c.bandwidth_gbs),
+                    number(c.compute_gflops)
+                ),
+                colour,
+                line,
+                marker,
+                points,
+            });
+            plot.callouts.push(Callout {
+                at: (c.ridge, c.compute_gflops),
+                text: format!("{who}: ridge at {} FLOP/byte", number(c.ridge)),
+                colour,
+            });
         }
     }
-    plot.title = format!("Roofline — {}", names.heading(&docs, &gpus));
+    let rows = runs
+        .iter()
+        .flat_map(|r| r.doc.roofline.iter().map(|r| (r.n, r.precision)));
+    plot.title = format!(
+        "Roofline, {} — {}",
+        size_and_precision(rows),
+        names.heading(&runs, &gpus)
+    );
     plot.x = Axis {
         desc: "Arithmetic intensity, FLOP/byte (log scale)".to_string(),
         scale: Scale::Log10,
@@ -640,6 +685,12 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
     plot.notes = vec![
         "Ceiling: min(bandwidth × intensity, peak), fitted to the measured points.".to_string(),
     ];
+    if runs.len() > 1 {
+        plot.notes.push(
+            "Each run is drawn on its own; runs differ in ceiling line pattern and marker fill."
+                .to_string(),
+        );
+    }
     Some(Chart {
         file_name: "roofline.png",
         plot,
@@ -648,29 +699,22 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
 }
 
 fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
-    let docs: Vec<&Doc> = sweeps(input, "threads")
+    let runs: Vec<&Run> = sweeps(input, SweepKind::Threads)
         .into_iter()
-        .filter(|d| !d.mc.is_empty())
+        .filter(|r| !r.doc.mc.is_empty())
         .collect();
-    if docs.is_empty() {
+    if runs.is_empty() {
         return None;
     }
-    let mut options: Vec<&str> = Vec::new();
-    for r in docs.iter().flat_map(|d| d.mc.iter()) {
-        if !options.contains(&r.option.as_str()) {
-            options.push(&r.option);
+    let mut options: Vec<OptionKind> = Vec::new();
+    for r in runs.iter().flat_map(|r| r.doc.mc.iter()) {
+        if !options.contains(&r.option) {
+            options.push(r.option);
         }
     }
-    // Different options cost very different amounts per path: one series per option, told
-    // apart by line and marker, the colour staying with the machine and backend.
-    let looks = [
-        (Line::Solid, None),
-        (Line::Dashed, Some(Marker::Triangle)),
-        (Line::Solid, Some(Marker::Cross)),
-    ];
-    let several_options = options.len() > 1;
-    let with_option = |label: String, option: &str| {
-        if several_options {
+    // Different options cost very different amounts per path: one series per option.
+    let with_option = |label: String, option: OptionKind| {
+        if options.len() > 1 {
             format!("{label}, {}", option_name(option))
         } else {
             label
@@ -679,50 +723,49 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
     let mut plot = empty_plot();
     let mut palette = Palette(0);
     let mut gpus = Vec::new();
-    let mut sources = docs.iter().map(|d| d.file).collect::<BTreeSet<_>>();
-    for group in per_machine(&docs, names) {
-        let machine = names.label(&group[0].machine);
-        let rows = || group.iter().flat_map(|d| d.mc.iter());
-        for backend in backends(rows().map(|r| r.backend.as_str())) {
-            if backend == "gpu" {
-                continue;
-            }
-            let colour = palette.next();
-            for (option, (line, marker)) in options.iter().zip(looks.iter().cycle()) {
-                let points: Vec<(f64, f64)> = rows()
+    let mut sources = runs.iter().map(|r| r.file).collect::<BTreeSet<_>>();
+    for (index, run) in runs.iter().enumerate() {
+        let (line, fill) = run_look(index);
+        for backend in backends(run.doc.mc.iter().map(|r| r.backend)) {
+            for option in &options {
+                let rows: Vec<_> = run
+                    .doc
+                    .mc
+                    .iter()
                     .filter(|r| r.backend == backend && r.option == *option)
-                    .map(|r| (r.threads, r.paths_per_s / 1e6))
                     .collect();
-                if !points.is_empty() {
-                    plot.series.push(Series {
-                        label: with_option(format!("{machine} — {backend}"), option),
-                        colour,
-                        line: *line,
-                        marker: marker.unwrap_or(cpu_marker(&backend)),
-                        points: by_x(points),
-                    });
+                if rows.is_empty() {
+                    continue;
                 }
-            }
-        }
-        for option in &options {
-            let gpu: Vec<(&Doc, f64)> = group
-                .iter()
-                .flat_map(|d| d.mc.iter().map(move |r| (*d, r)))
-                .filter(|(_, r)| r.backend == "gpu" && r.option == *option)
-                .map(|(d, r)| (d, r.paths_per_s / 1e6))
-                .collect();
-            if let Some((doc, _)) = gpu.first() {
-                let name = names.gpu(doc, &docs);
-                plot.levels.push(Level {
-                    label: with_option(format!("{name} — kernel only"), option),
-                    at: median(gpu.iter().map(|g| g.1)),
-                    colour: palette.next(),
+                let name = with_option(format!("{} — {backend}", run.name), *option);
+                let colour = palette.next();
+                if backend == BackendKind::Gpu {
+                    plot.levels.push(Level {
+                        label: format!("{name}, kernel only"),
+                        at: median(rows.iter().map(|r| r.paths_per_s / 1e6)),
+                        colour,
+                    });
+                    gpus.extend(gpu_name(run));
+                    continue;
+                }
+                plot.series.push(Series {
+                    label: name,
+                    colour,
+                    line,
+                    marker: Marker {
+                        shape: shape(backend),
+                        fill,
+                    },
+                    points: by_x(
+                        rows.iter()
+                            .map(|r| (r.threads as f64, r.paths_per_s / 1e6))
+                            .collect(),
+                    ),
                 });
-                gpus.push(name);
             }
         }
     }
-    add_peers(
+    let cpu_peers = add_peers(
         &mut plot,
         &input.peers,
         PeerMetric::MonteCarlo,
@@ -730,24 +773,28 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
         &mut sources,
     );
     let what = match options.as_slice() {
-        [one] => format!("Monte Carlo ({}) vs threads", option_name(one)),
+        [one] => format!("Monte Carlo ({}) vs threads", option_name(*one)),
         _ => "Monte Carlo vs threads".to_string(),
     };
-    plot.title = format!("{what} — {}", names.heading(&docs, &gpus));
-    plot.x = thread_axis(
-        plot.series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0)),
+    let paths: BTreeSet<u64> = runs
+        .iter()
+        .flat_map(|r| r.doc.mc.iter().map(|r| r.paths))
+        .collect();
+    let paths: Vec<String> = paths.into_iter().map(|p| elements(p as f64)).collect();
+    // The path arithmetic is f32 on every backend (cpu_kernels::mc).
+    plot.title = format!(
+        "{what}, {} paths, f32 — {}",
+        and_list(&paths),
+        names.heading(&runs, &gpus)
     );
-    let scale = value_scale(&plot);
+    plot.x = thread_axis();
+    // Always logarithmic: the GPU and the CPU curves differ by orders of magnitude, and the same
+    // axis from one run to the next keeps charts comparable.
     plot.y = Axis {
-        desc: log_desc("Million paths/s (median)", scale),
-        scale,
+        desc: log_desc("Million paths/s (median)", Scale::Log10),
+        scale: Scale::Log10,
     };
-    plot.notes = vec![
-        "Medians of the timed repetitions; runs that failed validation are left out.".to_string(),
-        "Dashed levels: GPU figures, which have no thread count.".to_string(),
-    ];
+    plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
     Some(Chart {
         file_name: "montecarlo.png",
         plot,
@@ -818,15 +865,18 @@ enum PeerMetric {
     MonteCarlo,
 }
 
-/// The peers' figures for `metric`: each CPU peer as a series over threads, each GPU peer (which
-/// has no thread count) as a level; the files that contributed are added to `sources`.
+/// The peers' figures for `metric`, each in its device's style: a CPU peer as a line over threads
+/// like HexPylot's CPU backends (solid, a cross for a marker), a GPU peer (which has no thread
+/// count) as a dashed level like HexPylot's GPU backend. The files that contributed are added to
+/// `sources`. Peers have no run label: one series per peer name, whichever files its lines are in.
+/// Returns whether a CPU peer was drawn.
 fn add_peers(
     plot: &mut Plot,
     peers: &[Peer],
     metric: PeerMetric,
     palette: &mut Palette,
     sources: &mut BTreeSet<usize>,
-) {
+) -> bool {
     // Bandwidth in GB/s as given; Monte Carlo in millions of paths per second.
     let (scale, suffix) = match metric {
         PeerMetric::Triad => (1.0, ""),
@@ -874,13 +924,120 @@ fn add_peers(
             }
         }
     }
+    let drawn = !series.is_empty();
     for (name, points) in series {
         plot.series.push(Series {
             label: format!("{name} (CPU peer{suffix})"),
             colour: palette.next(),
-            line: Line::Dashed,
-            marker: Marker::Cross,
+            line: Line::Solid,
+            marker: Marker {
+                shape: Shape::Cross,
+                fill: Fill::Solid,
+            },
             points: by_x(points),
         });
+    }
+    drawn
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::chart::input;
+
+    fn charts(names: &[&str]) -> Vec<Chart> {
+        let files: Vec<PathBuf> = names
+            .iter()
+            .map(|n| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures")
+                    .join(n)
+            })
+            .collect();
+        all(&input::read(&files).expect("fixtures read"))
+    }
+
+    /// Two thread sweeps of one machine at two sizes are two runs: each backend a series per run,
+    /// the runs in different line patterns and marker fills, the title giving both sizes and the
+    /// precision; thread axes are log₂ (from 1), Monte Carlo's value axis always log.
+    #[test]
+    fn two_runs_are_two_series_each() {
+        let charts = charts(&["chart-threads-2p16.json", "chart-threads-2p18.json"]);
+        let wall = charts
+            .iter()
+            .find(|c| c.file_name == "memory-wall.png")
+            .unwrap();
+        let engine: Vec<&Series> = wall
+            .plot
+            .series
+            .iter()
+            .filter(|s| s.label.ends_with(" — engine"))
+            .collect();
+        let labels: Vec<&str> = engine.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "vm sweep threads 2^16 — engine",
+                "vm sweep threads 2^18 — engine"
+            ]
+        );
+        assert!(engine[0].line != engine[1].line);
+        assert!(engine[0].marker != engine[1].marker);
+        let title = &wall.plot.title;
+        assert!(title.contains("n = 2¹⁶ and 2¹⁸, f32"), "{title}");
+        assert!(title.contains("AMD EPYC (2 CPUs)"), "{title}");
+        let mc = charts
+            .iter()
+            .find(|c| c.file_name == "montecarlo.png")
+            .unwrap();
+        assert!(mc.plot.y.scale == Scale::Log10);
+        assert!(
+            mc.plot.title.contains("2¹² paths, f32"),
+            "{}",
+            mc.plot.title
+        );
+        for chart in [wall, mc] {
+            assert!(chart.plot.x.scale == Scale::Log2);
+        }
+    }
+
+    /// Over every fixture at once: each legend name appears once, and every series has a marker.
+    #[test]
+    fn legend_names_each_series_once_with_a_marker() {
+        let charts = charts(&[
+            "chart-threads-epyc.json",
+            "chart-threads-xeon.json",
+            "chart-threads-2p16.json",
+            "chart-threads-2p18.json",
+            "chart-sizes.json",
+            "chart-roofline.json",
+            "chart-peers.jsonl",
+            "chart-gpu-peer.jsonl",
+        ]);
+        assert_eq!(charts.len(), 4);
+        for chart in &charts {
+            let plot = &chart.plot;
+            let mut names: Vec<&str> = plot
+                .series
+                .iter()
+                .map(|s| s.label.as_str())
+                .chain(plot.levels.iter().map(|l| l.label.as_str()))
+                .chain(plot.callouts.iter().map(|c| c.text.as_str()))
+                .collect();
+            let all = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), all, "{}: a legend name twice", chart.file_name);
+            for s in &plot.series {
+                assert!(
+                    s.marker.shape != Shape::None,
+                    "{}: {}",
+                    chart.file_name,
+                    s.label
+                );
+            }
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! A chart as data ([`Plot`]) and the one routine that draws any of them: a title, the plot on
 //! the left, and a legend panel on the right, outside the data, so that no legend ever hides a
-//! point. Axes are drawn in transformed space (log2 or log10 of the data) with tick positions
-//! chosen here, which keeps tick labels exact ("2¹⁶", "10", "100") rather than plotters' defaults.
+//! point. No text sits on a line: callouts are told in the legend (a ring marks their point) and
+//! the labels of vertical markers go in a band above the plot. Axes are drawn in transformed space
+//! (log2 or log10 of the data) with tick positions chosen here, which keeps tick labels exact
+//! ("2¹⁶", "10", "100") rather than plotters' defaults.
 
 use std::error::Error;
 
@@ -16,6 +18,12 @@ pub const WIDTH: u32 = 1280;
 pub const HEIGHT: u32 = 800;
 const PANEL: u32 = 340;
 const TITLE_HEIGHT: i32 = 64;
+/// The band above the plot that holds the vertical markers' labels: rows of 15 px text.
+const BAND_ROWS: i32 = 3;
+const BAND_ROW: i32 = 23;
+const BAND: i32 = BAND_ROWS * BAND_ROW + 6;
+/// The radius of a callout's ring, on the plot and in the legend.
+const RING: i32 = 9;
 const FONT: &str = "sans-serif";
 
 const TEXT: RGBColor = RGBColor(30, 30, 30);
@@ -38,7 +46,8 @@ pub const PALETTE: [RGBColor; 10] = [
 #[derive(Clone, Copy, PartialEq)]
 pub enum Scale {
     Linear,
-    /// Ticks at powers of two, labelled as plain numbers (thread counts).
+    /// Thread counts: log₂, from 1 whatever the data, ticks at powers of two labelled as plain
+    /// numbers (1, 2, 4 …).
     Log2,
     /// Ticks at powers of two, labelled 2ⁿ (array sizes).
     Log2Powers,
@@ -54,16 +63,44 @@ pub struct Axis {
 pub enum Line {
     Solid,
     Dashed,
+    Dotted,
     None,
 }
 
 #[derive(Clone, Copy, PartialEq)]
-pub enum Marker {
+pub enum Shape {
     Circle,
-    Triangle,
+    /// Smaller than the circle, so that a square drawn over a circle at the same point leaves a
+    /// ring of the circle visible.
     Square,
+    Triangle,
+    Diamond,
+    /// Has no inside, so it ignores the fill.
     Cross,
     None,
+}
+
+/// How a marker's shape is filled: what tells apart the runs whose lines look alike otherwise. A
+/// hollow marker over a filled one at the same point shows both.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Fill {
+    Solid,
+    Hollow,
+    /// Hollow with a dot in the middle.
+    Dot,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub struct Marker {
+    pub shape: Shape,
+    pub fill: Fill,
+}
+
+impl Marker {
+    pub const NONE: Marker = Marker {
+        shape: Shape::None,
+        fill: Fill::Solid,
+    };
 }
 
 pub struct Series {
@@ -74,14 +111,15 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A horizontal reference level (in the legend) or a vertical marker (labelled on the plot).
+/// A horizontal reference level (named in the legend) or a vertical marker (labelled in the band
+/// above the plot).
 pub struct Level {
     pub label: String,
     pub at: f64,
     pub colour: RGBColor,
 }
 
-/// A point singled out with a sentence next to it.
+/// A point singled out: ringed on the plot, its sentence in the legend.
 pub struct Callout {
     pub at: (f64, f64),
     pub text: String,
@@ -127,6 +165,9 @@ impl Scale {
                 (lo.min(0.0), top)
             }
             _ => {
+                // A thread axis that started at the sweep's first count would hide how far that
+                // is from one thread.
+                let lo = if self == Scale::Log2 { lo.min(1.0) } else { lo };
                 let (lo, hi) = (
                     self.to_plot(lo).unwrap_or(0.0),
                     self.to_plot(hi).unwrap_or(1.0),
@@ -287,8 +328,9 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
     let (xb, xl) = plot.x.scale.ticks(x0, x1, true);
     let (yb, yl) = plot.y.scale.ticks(y0, y1, false);
 
+    let band = if plot.markers.is_empty() { 0 } else { BAND };
     let mut chart = ChartBuilder::on(&main)
-        .margin_top(TITLE_HEIGHT + 12)
+        .margin_top(TITLE_HEIGHT + 12 + band)
         .margin_left(16)
         .margin_right(24)
         .margin_bottom(12)
@@ -334,7 +376,6 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
         ))?;
         marker_x.push((marker, chart.backend_coord(&(x, y1)).0));
     }
-    let mut points_px = Vec::new();
     for series in &plot.series {
         let points = plotted(&mut series.points.iter().copied());
         let style = series.colour.stroke_width(3);
@@ -345,90 +386,55 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
             Line::Dashed => {
                 chart.draw_series(DashedLineSeries::new(points.iter().copied(), 12, 6, style))?;
             }
+            Line::Dotted => {
+                chart.draw_series(DashedLineSeries::new(points.iter().copied(), 3, 5, style))?;
+            }
             Line::None => {}
         }
-        for p in &points {
-            marker_at(chart.plotting_area(), *p, series.marker, series.colour)?;
-            if series.marker != Marker::None {
-                points_px.push(chart.backend_coord(p));
-            }
+    }
+    // Every marker over every line, so that no line crosses out a point.
+    for series in &plot.series {
+        for p in plotted(&mut series.points.iter().copied()) {
+            marker_at(chart.plotting_area(), p, series.marker, series.colour)?;
         }
     }
-    // Labels go on top of the data, each where it covers no data point, callout ring or earlier
-    // label, if there is such a place.
-    let mut labels = Labels {
-        taken: points_px
-            .iter()
-            .map(|(x, y)| [x - 7, y - 7, x + 7, y + 7])
-            .collect(),
-        x: px.start + 4..px.end - 4,
-        y: py.start + 4..py.end - 4,
-    };
-    let mut rings = Vec::new();
     for callout in &plot.callouts {
         if let Some(p) = plotted(&mut std::iter::once(callout.at)).pop() {
-            let (cx, cy) = chart.backend_coord(&p);
-            root.draw(&Circle::new((cx, cy), 9, callout.colour.stroke_width(3)))?;
-            labels.taken.push([cx - 11, cy - 11, cx + 11, cy + 11]);
-            rings.push((callout, cx, cy));
+            root.draw(&Circle::new(
+                chart.backend_coord(&p),
+                RING,
+                callout.colour.stroke_width(3),
+            ))?;
         }
     }
+    // The markers' labels, in the band above the plot (no data there), each just right or left
+    // of its line in the first row where it covers no other label; one that finds no such place
+    // is named in the legend instead (with its n, which says which line it is).
+    let mut labels = Labels {
+        taken: Vec::new(),
+        x: px.start..px.end,
+        y: py.start - BAND..py.start - 2,
+    };
+    let mut unplaced = Vec::new();
     for (marker, mx) in marker_x {
         let style = (FONT, 15).into_font().color(&marker.colour);
         let (w, h) = root.estimate_text_size(&marker.label, &style)?;
         let (w, h) = (w as i32, h as i32);
-        // Beside the line near the top, in the first row that is free.
-        let candidates: Vec<(i32, i32)> = [mx + 6, mx - 6 - w]
-            .into_iter()
-            .flat_map(|x| (0..6).map(move |row| (x, py.start + 6 + row * (h + 8))))
-            .collect();
-        let at = labels.place(w, h, &candidates);
-        boxed_text(root, &marker.label, at, (w, h), style)?;
-    }
-    for (callout, cx, cy) in rings {
-        let style = (FONT, 16).into_font().color(&TEXT);
-        let (w, h) = root.estimate_text_size(&callout.text, &style)?;
-        let (w, h) = (w as i32, h as i32);
-        let candidates: Vec<(i32, i32)> = [14, 40, 70]
-            .into_iter()
-            .flat_map(|d| {
-                [
-                    (cx + 14, cy + d),
-                    (cx + 14, cy - d - h),
-                    (cx - 14 - w, cy + d),
-                    (cx - 14 - w, cy - d - h),
-                ]
+        let candidates: Vec<(i32, i32)> = (0..BAND_ROWS)
+            .flat_map(|row| {
+                let y = py.start - BAND + 4 + row * BAND_ROW;
+                [(mx + 6, y), (mx - 6 - w, y)]
             })
             .collect();
-        let at = labels.place(w, h, &candidates);
-        // A leader from the ring to the nearest point of its label, which may have moved away.
-        let near = (cx.clamp(at.0, at.0 + w), cy.clamp(at.1, at.1 + h));
-        root.draw(&PathElement::new(
-            [(cx, cy), near],
-            callout.colour.stroke_width(1),
-        ))?;
-        boxed_text(root, &callout.text, at, (w, h), style)?;
+        match labels.place(w, h, &candidates) {
+            Some(at) => root.draw(&Text::new(marker.label.as_str(), at, style))?,
+            None => unplaced.push(marker),
+        }
     }
-    legend(plot, &panel)
+    legend(plot, &unplaced, &panel)
 }
 
-/// Text on a translucent white box, so that lines under it do not cross out letters.
-fn boxed_text(
-    root: &Area,
-    text: &str,
-    (x, y): (i32, i32),
-    (w, h): (i32, i32),
-    style: TextStyle,
-) -> Result<(), Box<dyn Error>> {
-    root.draw(&Rectangle::new(
-        [(x - 4, y - 3), (x + w + 4, y + h + 5)],
-        WHITE.mix(0.85).filled(),
-    ))?;
-    root.draw(&Text::new(text, (x, y), style))?;
-    Ok(())
-}
-
-/// Boxes already taken by labels, inside the plot's pixel bounds.
+/// Boxes already taken by labels, and the bounds labels must keep within.
 struct Labels {
     taken: Vec<[i32; 4]>,
     x: std::ops::Range<i32>,
@@ -436,42 +442,25 @@ struct Labels {
 }
 
 impl Labels {
-    /// The first candidate position (moved inside the plot) whose box is free; failing that, the
-    /// first one pushed down until it is, or as it is if nothing is free.
-    fn place(&mut self, w: i32, h: i32, candidates: &[(i32, i32)]) -> (i32, i32) {
-        let inside = |(x, y): (i32, i32)| {
-            (
-                x.min(self.x.end - w).max(self.x.start),
-                y.min(self.y.end - h).max(self.y.start),
-            )
+    /// The first candidate position whose box lies within the bounds and covers no other label,
+    /// taken; `None` if there is none.
+    fn place(&mut self, w: i32, h: i32, candidates: &[(i32, i32)]) -> Option<(i32, i32)> {
+        let boxed = |(x, y): (i32, i32)| [x - 4, y - 3, x + w + 4, y + h + 3];
+        let fits = |b: [i32; 4]| {
+            b[0] >= self.x.start && b[2] <= self.x.end && b[1] >= self.y.start && b[3] <= self.y.end
         };
-        let free = |(x, y): (i32, i32)| {
-            let b = [x - 4, y - 3, x + w + 4, y + h + 5];
+        let free = |b: [i32; 4]| {
             !self
                 .taken
                 .iter()
                 .any(|t| b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3])
         };
-        let first = inside(
-            candidates
-                .first()
-                .copied()
-                .unwrap_or((self.x.start, self.y.start)),
-        );
         let at = candidates
             .iter()
-            .map(|c| inside(*c))
-            .find(|c| free(*c))
-            .or_else(|| {
-                (1..20)
-                    .map(|k| (first.0, first.1 + k * (h + 8)))
-                    .take_while(|c| c.1 + h <= self.y.end)
-                    .find(|c| free(*c))
-            })
-            .unwrap_or(first);
-        self.taken
-            .push([at.0 - 4, at.1 - 3, at.0 + w + 4, at.1 + h + 5]);
-        at
+            .copied()
+            .find(|c| fits(boxed(*c)) && free(boxed(*c)))?;
+        self.taken.push(boxed(at));
+        Some(at)
     }
 }
 
@@ -616,81 +605,194 @@ fn marker_at<DB: DrawingBackend, CT: CoordTranslate>(
 ) -> Result<(), Box<dyn Error>>
 where
     DB::ErrorType: 'static,
+    CT::From: Clone,
 {
-    let fill = colour.filled();
-    let outline = WHITE.stroke_width(1);
-    let at = EmptyElement::at(at);
-    match marker {
-        Marker::Circle => {
-            area.draw(&(at + Circle::new((0, 0), 6, fill) + Circle::new((0, 0), 6, outline)))?
+    let at = || EmptyElement::at(at.clone());
+    // A polygon's corners, relative to the point; the circle is drawn as a circle.
+    let corners: &[(i32, i32)] = match marker.shape {
+        Shape::None => return Ok(()),
+        Shape::Cross => {
+            // Thin arms, which leave a marker under the cross visible between them.
+            area.draw(&(at() + Cross::new((0, 0), 6, colour.stroke_width(2))))?;
+            return Ok(());
         }
-        Marker::Triangle => area.draw(&(at + TriangleMarker::new((0, 0), 8, fill)))?,
-        Marker::Square => area.draw(&(at + Rectangle::new([(-5, -5), (5, 5)], fill)))?,
-        Marker::Cross => area.draw(&(at + Cross::new((0, 0), 6, colour.stroke_width(3))))?,
-        Marker::None => {}
+        Shape::Circle => &[],
+        Shape::Square => &[(-4, -4), (4, -4), (4, 4), (-4, 4)],
+        Shape::Triangle => &[(0, -7), (6, 4), (-6, 4)],
+        Shape::Diamond => &[(0, -7), (6, 0), (0, 7), (-6, 0)],
+    };
+    let closed: Vec<(i32, i32)> = corners.iter().chain(corners.first()).copied().collect();
+    // Filled shapes get a white rim, which keeps them apart from a line of the same colour.
+    let rim = WHITE.stroke_width(1);
+    let stroke = colour.stroke_width(2);
+    match (marker.fill, corners.is_empty()) {
+        (Fill::Solid, true) => area.draw(
+            &(at() + Circle::new((0, 0), 6, colour.filled()) + Circle::new((0, 0), 6, rim)),
+        )?,
+        (Fill::Solid, false) => area.draw(
+            &(at() + Polygon::new(corners, colour.filled()) + PathElement::new(closed, rim)),
+        )?,
+        (_, true) => area.draw(&(at() + Circle::new((0, 0), 6, stroke)))?,
+        (_, false) => area.draw(&(at() + PathElement::new(closed, stroke)))?,
+    }
+    if marker.fill == Fill::Dot {
+        area.draw(&(at() + Circle::new((0, 0), 2, colour.filled())))?;
     }
     Ok(())
+}
+
+/// What a legend entry's glyph shows.
+enum Glyph {
+    Series(Line, Marker),
+    /// A vertical marker whose label found no room above the plot.
+    Vertical,
+    /// A callout's ring.
+    Ring,
 }
 
 struct Entry<'a> {
     label: &'a str,
     colour: RGBColor,
-    line: Line,
-    marker: Marker,
+    glyph: Glyph,
 }
 
-fn legend(plot: &Plot, panel: &Area) -> Result<(), Box<dyn Error>> {
+/// Legend text sizes, largest first: the first whose entries and notes fit the panel's height is
+/// used (many series, long labels), the last one if none does.
+const LEGEND_SIZES: [LegendSize; 3] = [
+    LegendSize {
+        text: 16,
+        line: 20,
+        gap: 8,
+        note: 14,
+        note_line: 18,
+    },
+    LegendSize {
+        text: 14,
+        line: 17,
+        gap: 5,
+        note: 13,
+        note_line: 16,
+    },
+    LegendSize {
+        text: 12,
+        line: 14,
+        gap: 3,
+        note: 12,
+        note_line: 14,
+    },
+];
+
+struct LegendSize {
+    text: u32,
+    line: i32,
+    gap: i32,
+    note: u32,
+    note_line: i32,
+}
+
+fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<(), Box<dyn Error>> {
     // A split-off area draws in its own coordinates: (0, 0) is its top left corner.
-    let (w, _) = panel.dim_in_pixel();
-    let w = w as i32;
-    let entries = plot
+    let (w, h) = panel.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let entries: Vec<Entry> = plot
         .series
         .iter()
         .map(|s| Entry {
             label: &s.label,
             colour: s.colour,
-            line: s.line,
-            marker: s.marker,
+            glyph: Glyph::Series(s.line, s.marker),
         })
         .chain(plot.levels.iter().map(|l| Entry {
             label: &l.label,
             colour: l.colour,
-            line: Line::Dashed,
-            marker: Marker::None,
-        }));
-    let style = (FONT, 16).into_font().color(&TEXT);
+            glyph: Glyph::Series(Line::Dashed, Marker::NONE),
+        }))
+        .chain(markers.iter().map(|m| Entry {
+            label: &m.label,
+            colour: m.colour,
+            glyph: Glyph::Vertical,
+        }))
+        .chain(plot.callouts.iter().map(|c| Entry {
+            label: &c.text,
+            colour: c.colour,
+            glyph: Glyph::Ring,
+        }))
+        .collect();
     let glyph = 40;
     let text_x = glyph + 12;
-    let width = (w - 16 - text_x).max(60) as u32;
-    let mut y = TITLE_HEIGHT + 20;
-    for entry in entries {
-        let mid = y + 9;
-        let (x0, x1) = (0, glyph);
+    let top = TITLE_HEIGHT + 20;
+    // Each size's wrapped entries and notes, and the height they take.
+    let mut layouts = Vec::new();
+    for size in &LEGEND_SIZES {
+        let style = (FONT, size.text).into_font().color(&TEXT);
+        let note_style = (FONT, size.note).into_font().color(&MUTED);
+        let width = (w - 16 - text_x).max(60) as u32;
+        let lines = entries
+            .iter()
+            .map(|e| wrap(panel, e.label, &style, width))
+            .collect::<Result<Vec<_>, _>>()?;
+        let notes = plot
+            .notes
+            .iter()
+            .map(|n| wrap(panel, n, &note_style, (w - 16) as u32))
+            .collect::<Result<Vec<_>, _>>()?;
+        let height = lines
+            .iter()
+            .map(|l| l.len() as i32 * size.line + size.gap)
+            .sum::<i32>()
+            + 10
+            + notes
+                .iter()
+                .map(|l| l.len() as i32 * size.note_line + size.gap)
+                .sum::<i32>();
+        let fits = top + height <= h;
+        layouts.push((size, style, note_style, lines, notes));
+        if fits {
+            break;
+        }
+    }
+    let (size, style, note_style, lines, notes) = layouts.pop().expect("a legend size");
+    let mut y = top;
+    for (entry, text) in entries.iter().zip(lines) {
+        let mid = y + size.line / 2 - 1;
         let stroke = entry.colour.stroke_width(3);
-        match entry.line {
-            Line::Solid => panel.draw(&PathElement::new([(x0, mid), (x1, mid)], stroke))?,
-            Line::Dashed => {
-                for (a, b) in [(0, 11), (16, 27), (32, 40)] {
-                    panel.draw(&PathElement::new([(x0 + a, mid), (x0 + b, mid)], stroke))?;
+        match entry.glyph {
+            Glyph::Series(line, marker) => {
+                let dashes: &[(i32, i32)] = match line {
+                    Line::Solid => &[(0, glyph)],
+                    Line::Dashed => &[(0, 11), (16, 27), (32, 40)],
+                    Line::Dotted => &[(0, 3), (8, 11), (16, 19), (24, 27), (32, 35)],
+                    Line::None => &[],
+                };
+                for (a, b) in dashes {
+                    panel.draw(&PathElement::new([(*a, mid), (*b, mid)], stroke))?;
+                }
+                marker_at(panel, (glyph / 2, mid), marker, entry.colour)?;
+            }
+            Glyph::Vertical => {
+                for (a, b) in [(-9, -5), (-1, 3), (7, 11)] {
+                    let x = glyph / 2;
+                    panel.draw(&PathElement::new(
+                        [(x, mid + a), (x, mid + b)],
+                        entry.colour.stroke_width(2),
+                    ))?;
                 }
             }
-            Line::None => {}
+            Glyph::Ring => panel.draw(&Circle::new((glyph / 2, mid), RING, stroke))?,
         }
-        marker_at(panel, ((x0 + x1) / 2, mid), entry.marker, entry.colour)?;
-        for line in wrap(panel, entry.label, &style, width)? {
+        for line in text {
             panel.draw(&Text::new(line, (text_x, y), style.clone()))?;
-            y += 20;
+            y += size.line;
         }
-        y += 8;
+        y += size.gap;
     }
-    let note_style = (FONT, 14).into_font().color(&MUTED);
     y += 10;
-    for note in &plot.notes {
-        for line in wrap(panel, note, &note_style, (w - 16) as u32)? {
+    for note in notes {
+        for line in note {
             panel.draw(&Text::new(line, (0, y), note_style.clone()))?;
-            y += 18;
+            y += size.note_line;
         }
-        y += 8;
+        y += size.gap;
     }
     Ok(())
 }

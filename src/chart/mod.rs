@@ -4,10 +4,23 @@
 //!
 //! | file | drawn from | shows |
 //! |---|---|---|
-//! | `memory-wall.png` | thread sweeps (`sweep.kind` "threads") | triad GB/s vs threads per machine and CPU backend, the CPU peers, GPU levels, the memory wall |
+//! | `memory-wall.png` | thread sweeps (`sweep.kind` "threads") | triad GB/s vs threads (log₂ from 1) per run and CPU backend, the CPU peers, GPU levels, the memory wall |
 //! | `sizes.png` | size sweeps ("sizes") | triad and dot GB/s vs n (log₂), GPU kernel-only and end-to-end, cache sizes, the break-even n |
 //! | `roofline.png` | roofline rows | GFLOP/s vs FLOP/byte (log-log), measured points, fitted ceilings, ridge points |
-//! | `montecarlo.png` | thread sweeps with Monte Carlo rows | million paths/s vs threads, GPU levels, the peers |
+//! | `montecarlo.png` | thread sweeps with Monte Carlo rows | million paths/s (log) vs threads (log₂ from 1), GPU levels, the peers |
+//!
+//! A series is one run: every document is one run, named by its `label` (documents sharing a
+//! label are told apart by their file name), and each of its backends is a series of its own,
+//! named "label — backend" in the legend, so that two runs are two lines and never one averaged
+//! line. The title names the machine(s), n and the precision. Runs of one backend differ in line
+//! pattern and marker fill as well as colour. CPU figures (HexPylot's CPU backends, the CPU peers)
+//! are lines with markers over threads; GPU figures (HexPylot's GPU backend, the GPU peers) have
+//! no thread count and are dashed horizontal levels.
+//!
+//! [`render`] returns, for every chart written, the series it drew; `hexpylot chart` prints them
+//! one per line, tab-separated: `<png path>\t<series>\t<points>`, where `<series>` is the
+//! legend's name (it never holds a tab or a line break) and `<points>` the number of points
+//! drawn (1 for a level).
 
 mod build;
 mod draw;
@@ -19,6 +32,7 @@ use std::sync::OnceLock;
 use plotters::style::FontStyle;
 
 use crate::output::{self, OutputError, OutputFile};
+use crate::results::ReadError;
 
 pub use draw::{HEIGHT, WIDTH};
 
@@ -31,8 +45,13 @@ pub enum ChartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A peer's JSON line does not parse.
     #[error("{}: malformed JSON: {detail}", path.display())]
     Malformed { path: PathBuf, detail: String },
+    /// A HexPylot document this version cannot read: malformed, a required field missing, or a
+    /// newer schema version.
+    #[error(transparent)]
+    Document(#[from] ReadError),
     #[error(
         "{}: nothing to chart (charts need a thread or size sweep, roofline rows, or peer figures next to a thread sweep)",
         path.display()
@@ -50,12 +69,28 @@ pub enum ChartError {
     Output(#[from] OutputError),
 }
 
+/// One chart written.
+#[derive(Debug, PartialEq)]
+pub struct Written {
+    pub path: PathBuf,
+    /// Every legend entry that is a line, in the legend's order.
+    pub series: Vec<SeriesDrawn>,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct SeriesDrawn {
+    /// The legend's name: "label — backend" and what it shows.
+    pub name: String,
+    /// Points drawn; 1 for a level (a figure with no x, drawn across the plot).
+    pub points: usize,
+}
+
 /// Reads `files` (HexPylot `--json` documents; peers' `.jsonl` output) and writes one PNG per
-/// chart their data supports into `out_dir` (created if missing), returning the paths written.
-/// Every file must feed at least one chart: a file that feeds none is an error, not a silent skip.
-/// All the charts are written or none: each is drawn in memory, then all are written through
-/// [`output::commit_all`] (every temporary file first, then every rename).
-pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+/// chart their data supports into `out_dir` (created if missing), returning each chart's path and
+/// series. Every file must feed at least one chart: a file that feeds none is an error, not a
+/// silent skip. All the charts are written or none: each is drawn in memory, then all are written
+/// through [`output::commit_all`] (every temporary file first, then every rename).
+pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartError> {
     if files.is_empty() {
         return Err(ChartError::NoFiles);
     }
@@ -78,7 +113,7 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartEr
         .iter()
         .map(|c| {
             draw::png(&c.plot)
-                .map(|png| (c.file_name, png))
+                .map(|png| (c, png))
                 .map_err(|e| ChartError::Draw {
                     chart: c.file_name.to_string(),
                     detail: e.to_string(),
@@ -88,10 +123,21 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<PathBuf>, ChartEr
     std::fs::create_dir_all(out_dir).map_err(cannot_write)?;
     let mut outputs = Vec::new();
     let mut written = Vec::new();
-    for (name, png) in drawn {
-        let path = out_dir.join(name);
+    for (chart, png) in drawn {
+        let path = out_dir.join(chart.file_name);
         outputs.push((OutputFile::check(&path)?, png));
-        written.push(path);
+        let plot = &chart.plot;
+        let series = plot
+            .series
+            .iter()
+            .map(|s| (&s.label, s.points.len()))
+            .chain(plot.levels.iter().map(|l| (&l.label, 1)))
+            .map(|(name, points)| SeriesDrawn {
+                name: name.clone(),
+                points,
+            })
+            .collect();
+        written.push(Written { path, series });
     }
     output::commit_all(outputs)?;
     Ok(written)

@@ -56,6 +56,11 @@ enum Command {
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
     /// PNG charts from result files (JSON from the sweeps and runs, JSON lines from the peers).
+    ///
+    /// Each document is one run: its backends are series of their own, named "label — backend".
+    /// Prints one line per series drawn, tab-separated: the PNG's path, the series' name (no tabs
+    /// in it) and its number of points (1 for a GPU level), e.g.
+    /// `charts/memory-wall.png<TAB>node7 sweep threads 2^25 — engine<TAB>5`.
     Chart(ChartArgs),
     /// Two result files side by side: each matching row's rate in both and their ratio.
     Diff(diff::DiffArgs),
@@ -299,8 +304,15 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Chart(args) => {
             let written =
                 crate::chart::render(&args.files, &args.out).map_err(|e| usage(e.to_string()))?;
-            for path in written {
-                say!("{}", path.display());
+            for chart in written {
+                for series in chart.series {
+                    say!(
+                        "{}\t{}\t{}",
+                        chart.path.display(),
+                        series.name,
+                        series.points
+                    );
+                }
             }
             Ok(true)
         }
