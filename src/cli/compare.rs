@@ -8,8 +8,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    CompareArgs, Outputs, check_mc_request, check_reps, mc_steps, open, render, stream_config,
-    threads, usage,
+    CompareArgs, Outputs, check_mc_request, check_reps, mc_steps, open, render, run_all,
+    stream_config, threads, usage,
 };
 use crate::backend::BackendKind;
 use crate::bench::McConfig;
@@ -17,7 +17,7 @@ use crate::kernels::{StreamKernel, reference_option};
 use crate::machine::Machine;
 use crate::report;
 use crate::results::{Ceiling, Document, Precision};
-use crate::runner::{Collected, Plan, plural};
+use crate::runner::{Plan, plural};
 use crate::say;
 
 pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
@@ -69,11 +69,8 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
         plural(threads, "CPU thread"),
         machine.cpu_model
     );
-    opened.describe_gpu();
 
-    let mut collected = Collected::default();
-    collected.run(&mut opened.backends, &plan);
-    collected.cross_check();
+    let mut collected = run_all(&mut opened, &plan);
     let rows = collected.compare_rows(&StreamKernel::ALL, &plan.mc, &ceilings);
     for r in rows.iter().filter(|r| !r.agrees) {
         collected

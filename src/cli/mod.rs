@@ -424,10 +424,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> 
         plural(threads, "thread"),
         machine.cpu_model
     );
-    opened.describe_gpu();
-    let mut collected = Collected::default();
-    collected.run(&mut opened.backends, &plan);
-    collected.cross_check();
+    let mut collected = run_all(&mut opened, &plan);
     let doc = outputs.document(machine, &opened, &mut collected);
     render(doc, &collected.failures, &opened, outputs, &[])
 }
@@ -471,10 +468,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
         args.reps,
         plural(threads, "thread")
     );
-    opened.describe_gpu();
-    let mut collected = Collected::default();
-    collected.run(&mut opened.backends, &plan);
-    collected.cross_check();
+    let mut collected = run_all(&mut opened, &plan);
     let doc = outputs.document(machine, &opened, &mut collected);
     render(doc, &collected.failures, &opened, outputs, &[])
 }
@@ -592,6 +586,16 @@ impl Outputs {
             ..Document::new(machine, label)
         }
     }
+}
+
+/// Says which GPU runs, runs `plan` on every opened backend and holds the backends' rows against
+/// one another.
+fn run_all(opened: &mut Opened, plan: &Plan) -> Collected {
+    opened.describe_gpu();
+    let mut collected = Collected::default();
+    collected.run(&mut opened.backends, plan);
+    collected.cross_check();
+    collected
 }
 
 /// Prints the document (the compare table, or a table per kind of row; the sweep's findings;

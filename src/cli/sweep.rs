@@ -8,7 +8,7 @@ use cpu_kernels::mc::Payoff;
 
 use super::{
     Common, Outputs, StoresArg, check_mc_request, check_reps, human_bytes, mc_steps, open, render,
-    stream_config, threads, usage,
+    run_all, stream_config, threads, usage,
 };
 use crate::backend::{BackendKind, Setup};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling};
@@ -379,10 +379,7 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: Machine) -> Res
         cfg.reps,
         plural(t, "CPU thread")
     );
-    opened.describe_gpu();
-    let mut collected = Collected::default();
-    collected.run(&mut opened.backends, &plan);
-    collected.cross_check();
+    let collected = run_all(&mut opened, &plan);
     let mut sweep = Sweep::new(SweepKind::Roofline);
     for b in &opened.backends {
         let kind = b.kind();
