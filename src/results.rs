@@ -689,6 +689,14 @@ impl Document {
 
     /// Fills in what a version 1 document lacks and can be derived.
     fn upgrade(&mut self) {
+        // Version 1 called a memory wall wherever the triad curve reached 90% of its best, arrays
+        // in cache and two-point curves included: a claim its data need not support. Only the
+        // version 2 verdicts (`Sweep::scaling`) say when a wall was found.
+        if self.schema_version < 2
+            && let Some(sweep) = &mut self.sweep
+        {
+            sweep.memory_wall = None;
+        }
         if self.label.is_empty() {
             self.label = default_label(&self.machine.hostname, &self.command);
         }
