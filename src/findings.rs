@@ -8,6 +8,7 @@ use crate::kernels::StreamKernel;
 use crate::machine::Machine;
 use crate::results::{
     BackendScaling, Ceiling, McRow, MemoryLevel, MemoryWall, Scaling, StreamRow, Sweep, SweepKind,
+    TransferKind, TransferRow,
 };
 use crate::runner::plural;
 
@@ -264,6 +265,44 @@ pub fn sizes(rows: &[StreamRow], machine: &Machine) -> Sweep {
             sizes.last().copied().unwrap_or(0)
         ),
     });
+    sweep
+}
+
+/// A transfer sweep's findings: each way's peak rate and the size it peaked at, and the launch
+/// latencies, one dispatch alone and batched.
+pub fn transfer(rows: &[TransferRow]) -> Sweep {
+    let mut sweep = Sweep::new(SweepKind::Transfer);
+    let peaks: Vec<String> = TransferKind::TRANSFERS
+        .iter()
+        .filter_map(|&kind| {
+            let (gbs, bytes) = rows
+                .iter()
+                .filter(|r| r.kind == kind)
+                .filter_map(|r| Some((r.gbs?, r.bytes)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))?;
+            Some(format!(
+                "{} peaks at {gbs:.2} GB/s at {bytes} bytes ({})",
+                kind.name(),
+                human(bytes)
+            ))
+        })
+        .collect();
+    if !peaks.is_empty() {
+        sweep.findings.push(peaks.join("; "));
+    }
+    let launch = |kind: TransferKind| {
+        rows.iter()
+            .find(|r| r.kind == kind && r.valid)
+            .and_then(|r| Some((r.us_per_dispatch?, r.dispatches?)))
+    };
+    if let (Some((single, _)), Some((batched, n))) = (
+        launch(TransferKind::LaunchSingle),
+        launch(TransferKind::LaunchBatch),
+    ) {
+        sweep.findings.push(format!(
+            "one empty dispatch takes {single:.1} µs submit to completion; batched, {n} to a submission, {batched:.2} µs per dispatch"
+        ));
+    }
     sweep
 }
 

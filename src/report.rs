@@ -9,7 +9,7 @@ use crate::gpu::AdapterSummary;
 use crate::machine::Machine;
 use crate::results::{
     BUSY_LOAD_PER_CORE, CompareRow, Document, McRow, NOISY_CV, RooflineRow, StreamRow, Timing,
-    store_kind_name,
+    TransferRow, store_kind_name,
 };
 use cpu_kernels::stream::Stores;
 
@@ -75,6 +75,82 @@ pub fn roofline_csv(rows: &[RooflineRow]) -> Result<Vec<u8>> {
             cv_field(&r.timing),
             r.gflops.to_string(),
             r.gbs.to_string(),
+            r.valid.to_string(),
+        ])?;
+    }
+    w.into_inner().context("writing CSV")
+}
+
+/// The transfer sweep: GB/s per size and way, then the launch latencies.
+pub fn transfer_table(rows: &[TransferRow]) -> Table {
+    let mut table = new_table(&[
+        "transfer",
+        "bytes",
+        "size",
+        "reps",
+        "GB/s",
+        "median µs",
+        "spread",
+        "µs/dispatch",
+        "valid",
+    ]);
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
+    for r in rows {
+        let (bytes, size) = if r.kind.is_launch() {
+            let n = r.dispatches.unwrap_or(0);
+            let s = if n == 1 { "" } else { "es" };
+            ("-".to_string(), format!("{n} dispatch{s}"))
+        } else {
+            (r.bytes.to_string(), human_bytes(u128::from(r.bytes)))
+        };
+        table.add_row(vec![
+            Cell::new(r.kind.name()),
+            num(bytes),
+            num(size),
+            num(r.reps.to_string()),
+            num(opt(r.gbs, 3)),
+            num(format!("{:.1}", r.timing.median_s * 1e6)),
+            num(spread(&r.timing)),
+            num(opt(r.us_per_dispatch, 2)),
+            Cell::new(valid(r.valid)),
+        ]);
+    }
+    table
+}
+
+/// The transfer rows as CSV, one line per size and way or launch.
+pub fn transfer_csv(rows: &[TransferRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "kind",
+        "bytes",
+        "dispatches",
+        "reps",
+        "median_s",
+        "min_s",
+        "max_s",
+        "cv",
+        "gbs",
+        "us_per_dispatch",
+        "valid",
+    ])?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in rows {
+        w.write_record([
+            serde_json::to_value(r.kind)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            r.bytes.to_string(),
+            r.dispatches.map_or(String::new(), |d| d.to_string()),
+            r.reps.to_string(),
+            r.timing.median_s.to_string(),
+            r.timing.min_s.to_string(),
+            r.timing.max_s.to_string(),
+            cv_field(&r.timing),
+            opt(r.gbs),
+            opt(r.us_per_dispatch),
             r.valid.to_string(),
         ])?;
     }
@@ -433,7 +509,8 @@ pub fn caveats(doc: &Document) -> Vec<String> {
         .iter()
         .map(|r| &r.timing)
         .chain(doc.mc.iter().map(|r| &r.timing))
-        .chain(doc.roofline.iter().map(|r| &r.timing));
+        .chain(doc.roofline.iter().map(|r| &r.timing))
+        .chain(doc.transfer.iter().map(|r| &r.timing));
     let (noisy, all) = timings.fold((0, 0), |(n, a), t| (n + usize::from(t.noisy()), a + 1));
     if noisy > 0 {
         lines.push(format!(
@@ -442,6 +519,18 @@ pub fn caveats(doc: &Document) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// Bytes in binary units, one decimal: "4.0 KiB", "1.0 GiB".
+pub(crate) fn human_bytes(bytes: u128) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", units[unit])
 }
 
 pub(crate) fn new_table(header: &[&str]) -> Table {
@@ -510,11 +599,13 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
     w.into_inner().context("finishing the CSV")
 }
 
-/// The CSV of a document: the compare rows where it has them, else the roofline points, else
-/// the stream rows in BabelStream's format, else the Monte Carlo rows.
+/// The CSV of a document: the compare rows where it has them, else the transfer rows, else the
+/// roofline points, else the stream rows in BabelStream's format, else the Monte Carlo rows.
 pub fn csv(doc: &Document) -> Result<Vec<u8>> {
     if !doc.compare.is_empty() {
         compare_csv(&doc.compare)
+    } else if !doc.transfer.is_empty() {
+        transfer_csv(&doc.transfer)
     } else if !doc.roofline.is_empty() {
         roofline_csv(&doc.roofline)
     } else if !doc.stream.is_empty() {
@@ -553,5 +644,9 @@ pub fn checks(doc: &Document) -> Vec<String> {
             r.check
         )
     });
-    stream.chain(mc).chain(roofline).collect()
+    let transfer = doc
+        .transfer
+        .iter()
+        .map(|r| format!("check: {} of {} bytes: {}", r.kind.name(), r.bytes, r.check));
+    stream.chain(mc).chain(roofline).chain(transfer).collect()
 }

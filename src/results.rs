@@ -23,7 +23,8 @@ use crate::machine::Machine;
 /// The version this HexPylot writes. 1: untyped documents (no `schema_version` field).
 /// 2: `schema_version`, `label`, `created_utc`, `build`; rows gained `cv`, Monte Carlo rows their
 /// market parameters and raw sums, ceilings the memory level, threads and precision they were
-/// measured at.
+/// measured at. `transfer` rows came later within version 2: an additive field with a default,
+/// which older version 2 readers ignore and this one reads as empty where absent.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// A row whose timed repetitions vary more than this (coefficient of variation) is flagged
@@ -335,6 +336,68 @@ pub struct RooflineRow {
     pub check: String,
 }
 
+/// What one transfer row measured (`sweep transfer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferKind {
+    /// Host to device through a new buffer mapped at creation, as the GPU backend uploads.
+    UploadMapped,
+    /// Host to device through `queue.write_buffer` into a buffer that already exists.
+    UploadWriteBuffer,
+    /// Device to host through the context's MAP_READ staging buffer.
+    Download,
+    /// One empty dispatch, submit to completion.
+    LaunchSingle,
+    /// `dispatches` empty dispatches in one submission.
+    LaunchBatch,
+}
+
+impl TransferKind {
+    pub const TRANSFERS: [TransferKind; 3] = [
+        TransferKind::UploadMapped,
+        TransferKind::UploadWriteBuffer,
+        TransferKind::Download,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferKind::UploadMapped => "upload (mapped)",
+            TransferKind::UploadWriteBuffer => "upload (write_buffer)",
+            TransferKind::Download => "download",
+            TransferKind::LaunchSingle => "launch (single)",
+            TransferKind::LaunchBatch => "launch (batch)",
+        }
+    }
+
+    pub fn is_launch(self) -> bool {
+        matches!(self, TransferKind::LaunchSingle | TransferKind::LaunchBatch)
+    }
+}
+
+/// One point of the transfer sweep: a transfer of `bytes` in one direction, or a launch latency.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TransferRow {
+    pub kind: TransferKind,
+    /// Bytes moved per repetition; 0 for launches.
+    pub bytes: u64,
+    /// Launches only: dispatches per repetition (1, or `--dispatches`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatches: Option<u32>,
+    /// Timed repetitions (the warm-up is not counted).
+    pub reps: usize,
+    #[serde(flatten)]
+    pub timing: Timing,
+    /// Transfers that validated: `bytes` over the median time, in 10^9 B/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gbs: Option<f64>,
+    /// Launches: the median time over `dispatches`, in µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub us_per_dispatch: Option<f64>,
+    pub valid: bool,
+    /// What was compared, or why it failed.
+    pub check: String,
+}
+
 /// Where in the memory hierarchy a working set lives: the smallest cache that holds it, or
 /// memory past the last level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -433,6 +496,7 @@ pub enum SweepKind {
     Threads,
     Sizes,
     Roofline,
+    Transfer,
 }
 
 /// What a sweep found, in numbers and in words.
@@ -585,6 +649,9 @@ pub struct Document {
     pub compare: Vec<CompareRow>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roofline: Vec<RooflineRow>,
+    /// `sweep transfer` only; version 2 documents written before it have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfer: Vec<TransferRow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
 }
@@ -640,6 +707,7 @@ impl Document {
             mc: Vec::new(),
             compare: Vec::new(),
             roofline: Vec::new(),
+            transfer: Vec::new(),
             sweep: None,
         }
     }

@@ -27,7 +27,7 @@ use crate::gpu::GpuError;
 use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::output::{self, OutputError, OutputFile};
-use crate::report;
+use crate::report::{self, human_bytes};
 use crate::results::{Document, Precision, default_label};
 use crate::runner::{Collected, Plan, plural};
 use crate::say;
@@ -622,6 +622,9 @@ fn render(
     if !doc.roofline.is_empty() {
         say!("{}", report::roofline_table(&doc.roofline));
     }
+    if !doc.transfer.is_empty() {
+        say!("{}", report::transfer_table(&doc.transfer));
+    }
     if outputs.verbose {
         for line in report::checks(&doc) {
             say!("{line}");
@@ -657,6 +660,31 @@ struct Opened {
 }
 
 impl Opened {
+    /// No backends yet, and nothing missing.
+    fn none() -> Opened {
+        Opened {
+            backends: Vec::new(),
+            gpu_missing: None,
+            gpu_failed: false,
+        }
+    }
+
+    /// Records why the GPU could not be opened: an absence when there is no adapter, a failure
+    /// when one fails to start or to build the kernels; naming an adapter nothing matches is bad
+    /// input.
+    fn gpu_unavailable(&mut self, e: anyhow::Error) -> Result<()> {
+        match e.downcast_ref::<GpuError>() {
+            Some(GpuError::NoMatch { .. }) => return Err(usage(e.to_string())),
+            Some(GpuError::NoAdapter) => self.gpu_missing = Some(e.to_string()),
+            _ => {
+                eprintln!("FAILED: starting the GPU: {e:#}");
+                self.gpu_failed = true;
+                self.gpu_missing = Some(format!("{e:#}"));
+            }
+        }
+        Ok(())
+    }
+
     /// False when the GPU was asked for and failed to start, or is absent while
     /// `HEXPYLOT_REQUIRE_GPU=1`.
     fn gpu_ok(&self) -> bool {
@@ -710,24 +738,11 @@ fn open(
         cores: &cores[..threads],
         adapter: common.adapter.as_deref(),
     };
-    let mut opened = Opened {
-        backends: Vec::new(),
-        gpu_missing: None,
-        gpu_failed: false,
-    };
+    let mut opened = Opened::none();
     for kind in dedup(kinds) {
         match kind.create(&setup) {
             Ok(b) => opened.backends.push(b),
-            Err(e) if kind == BackendKind::Gpu => match e.downcast_ref::<GpuError>() {
-                Some(GpuError::NoMatch { .. }) => return Err(usage(e.to_string())),
-                Some(GpuError::NoAdapter) => opened.gpu_missing = Some(e.to_string()),
-                // An adapter that fails to build the kernels is a failure, not an absence.
-                _ => {
-                    eprintln!("FAILED: starting the GPU: {e:#}");
-                    opened.gpu_failed = true;
-                    opened.gpu_missing = Some(format!("{e:#}"));
-                }
-            },
+            Err(e) if kind == BackendKind::Gpu => opened.gpu_unavailable(e)?,
             Err(e) => return Err(e.context(format!("starting {}", kind.name()))),
         }
     }
@@ -779,15 +794,4 @@ fn dedup(backends: &[BackendKind]) -> Vec<BackendKind> {
         }
     }
     seen
-}
-
-fn human_bytes(bytes: u128) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", units[unit])
 }

@@ -1,4 +1,4 @@
-//! `hexpylot sweep threads|sizes|roofline`: single runs turned into curves, and what the curves
+//! `hexpylot sweep threads|sizes|roofline|transfer`: single runs turned into curves, and what the curves
 //! support (see [`crate::findings`]).
 
 use anyhow::Result;
@@ -13,6 +13,7 @@ use super::{
 use crate::backend::{BackendKind, Setup};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling};
 use crate::findings;
+use crate::gpu::{GpuContext, TransferGpu};
 use crate::kernels::{StreamKernel, reference_option};
 use crate::machine::Machine;
 use crate::results::{Document, MemoryLevel, Precision, Sweep, SweepKind};
@@ -31,6 +32,11 @@ pub(super) enum SweepCommand {
     /// The roofline kernel at 1, 2, 4, … FMAs per element; fits each device's bandwidth and
     /// compute ceilings and names the memory level the bandwidth was measured in.
     Roofline(RooflineArgs),
+    /// Host-to-device and device-to-host bandwidth from 4 KiB up to the largest buffer (upload
+    /// through a buffer mapped at creation and through `write_buffer`, download through the
+    /// staging buffer), every transfer checked word for word; and the launch latency of an empty
+    /// dispatch, alone and batched.
+    Transfer(TransferArgs),
 }
 
 #[derive(Args, Debug)]
@@ -118,11 +124,33 @@ pub(super) struct RooflineArgs {
     common: Common,
 }
 
+#[derive(Args, Debug)]
+pub(super) struct TransferArgs {
+    /// The smallest transfer, in bytes: a power of two, at least 4 (whole 32-bit words).
+    #[arg(long, default_value = "4Ki", value_parser = super::parse::size, allow_hyphen_values = true)]
+    min_size: u64,
+    /// The largest transfer, in bytes; sizes double from --min-size up to it (default: the
+    /// smaller of 1 GiB, the adapter's max_buffer_size and a quarter of the available host
+    /// memory; never past the last two).
+    #[arg(long, value_parser = super::parse::size, allow_hyphen_values = true)]
+    max_size: Option<u64>,
+    /// Repetitions of each transfer at every size (the first is a warm-up); the launch latencies
+    /// take ten times as many.
+    #[arg(long, default_value = "10", value_parser = super::parse::positive, allow_hyphen_values = true)]
+    reps: usize,
+    /// Empty dispatches in the one submission of the batched launch.
+    #[arg(long, default_value = "1000", value_parser = super::parse::positive, allow_hyphen_values = true)]
+    dispatches: usize,
+    #[command(flatten)]
+    common: Common,
+}
+
 pub(super) fn sweep(command: SweepCommand, cores: &[CoreId], machine: Machine) -> Result<bool> {
     match command {
         SweepCommand::Threads(args) => sweep_threads(args, cores, machine),
         SweepCommand::Sizes(args) => sweep_sizes(args, cores, machine),
         SweepCommand::Roofline(args) => sweep_roofline(args, cores, machine),
+        SweepCommand::Transfer(args) => sweep_transfer(args, cores, machine),
     }
 }
 
@@ -400,4 +428,137 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: Machine) -> Res
         }
     }
     finish(outputs, machine, &opened, collected, sweep, &[])
+}
+
+fn sweep_transfer(args: TransferArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
+    // Checked like every command's, though no CPU thread measures anything here.
+    threads(&args.common, cores)?;
+    check_reps(args.reps, "--reps")?;
+    if !args.min_size.is_power_of_two() || args.min_size < 4 {
+        return Err(usage(format!(
+            "--min-size {}: must be a power of two of at least 4 bytes (transfers move whole 32-bit words)",
+            args.min_size
+        )));
+    }
+    if let Some(m) = args.max_size.filter(|&m| m < args.min_size) {
+        return Err(usage(format!(
+            "--max-size {m} is below --min-size {}: a sweep with no sizes",
+            args.min_size
+        )));
+    }
+    let dispatches = u32::try_from(args.dispatches).map_err(|_| {
+        usage(format!(
+            "--dispatches {}: at most 2^32 - 1 in one submission",
+            args.dispatches
+        ))
+    })?;
+    // A transfer holds its data on the host up to three times over: the data sent, the copy
+    // that came back, and the device buffer or the driver's staging copy (host memory itself on
+    // lavapipe and integrated GPUs).
+    let host = machine.memory_available_bytes / 4;
+    let host_why = format!(
+        "a quarter of the {} of host memory available",
+        human_bytes(u128::from(machine.memory_available_bytes))
+    );
+    if args.min_size > host {
+        return Err(usage(format!(
+            "--min-size {} is past {host_why} ({host} bytes)",
+            args.min_size
+        )));
+    }
+    let outputs = Outputs::reserve(&args.common)?;
+    let mut opened = super::Opened::none();
+    let ctx = match GpuContext::new(args.common.adapter.as_deref()) {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            opened.gpu_unavailable(e.into())?;
+            None
+        }
+    };
+    let Some(ctx) = ctx else {
+        say!("sweep transfer: no GPU to measure");
+        opened.describe_gpu();
+        let doc = Document {
+            sweep: Some(Sweep::new(SweepKind::Transfer)),
+            ..outputs.document(machine, &opened, &mut Collected::default())
+        };
+        return render(doc, &[], &opened, outputs, &[]);
+    };
+    let adapter = ctx.summary().clone();
+    let buffer_max = adapter.limits.max_buffer_size;
+    let buffer_why = format!(
+        "{}'s max_buffer_size of {}",
+        adapter.name,
+        human_bytes(u128::from(buffer_max))
+    );
+    if args.min_size > buffer_max {
+        return Err(usage(format!(
+            "--min-size {} is past {buffer_why}",
+            args.min_size
+        )));
+    }
+    // The first of the smallest bounds names where the sizes stop (--max-size on a tie).
+    let mut bounds = match args.max_size {
+        Some(m) => vec![(m, "--max-size".to_string())],
+        None => vec![(1 << 30, "1 GiB, the default top".to_string())],
+    };
+    bounds.extend([(host, host_why), (buffer_max, buffer_why)]);
+    let (top, why) = bounds
+        .into_iter()
+        .min_by_key(|b| b.0)
+        .expect("three bounds");
+    let sizes: Vec<u64> = std::iter::successors(Some(args.min_size), |&n| n.checked_mul(2))
+        .take_while(|&n| n <= top)
+        .collect();
+    let last = *sizes.last().expect("--min-size is within every bound");
+    let launch_reps = args.reps.saturating_mul(10);
+    say!(
+        "sweep transfer: {} from {} to {last} bytes ({}; stopping at {why}), {} repetitions each (first dropped); launch latency: 1 and {dispatches} empty dispatches per submission, {launch_reps} repetitions",
+        plural(sizes.len(), "size"),
+        args.min_size,
+        human_bytes(u128::from(last)),
+        args.reps
+    );
+    say!(
+        "gpu: {} ({}, {}, driver {}); times from the host clock, start to completion",
+        adapter.name,
+        adapter.backend,
+        adapter.device_type,
+        adapter.driver
+    );
+
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    match TransferGpu::new(&ctx) {
+        Ok(gpu) => {
+            let mut progress =
+                crate::bench::Progress::new("sweep transfer", sizes.len() as u64 + 1);
+            for &bytes in &sizes {
+                match gpu.transfers(&ctx, bytes, args.reps) {
+                    Ok(r) => rows.extend(r),
+                    Err(e) => failures.push(format!("transfers of {bytes} bytes: {e}")),
+                }
+                progress.step();
+            }
+            match gpu.launches(&ctx, launch_reps, dispatches) {
+                Ok(r) => rows.extend(r),
+                Err(e) => failures.push(format!("launch latency: {e}")),
+            }
+            progress.step();
+        }
+        Err(e) => failures.push(format!("building the empty kernel: {e}")),
+    }
+    failures.extend(
+        rows.iter()
+            .filter(|r| !r.valid)
+            .map(|r| format!("{} of {} bytes: {}", r.kind.name(), r.bytes, r.check)),
+    );
+    let sweep = findings::transfer(&rows);
+    let doc = Document {
+        gpu: Some(adapter),
+        transfer: rows,
+        sweep: Some(sweep),
+        ..outputs.document(machine, &opened, &mut Collected::default())
+    };
+    render(doc, &failures, &opened, outputs, &[])
 }

@@ -455,6 +455,24 @@ impl GpuContext {
         }
     }
 
+    /// The device's queue, for work the helpers here do not cover (`queue.write_buffer` uploads).
+    pub(crate) fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Submits `commands` (none: only what the queue holds already, such as `write_buffer` data
+    /// or the contents of a buffer mapped at creation) and blocks until every submission so far
+    /// has completed. No error scope here, so that timing it costs no scope round trips: an
+    /// error reaches the uncaptured-error handler, which [`Self::wait`] reports.
+    pub(crate) fn submit_and_wait(
+        &self,
+        what: &str,
+        commands: Option<wgpu::CommandBuffer>,
+    ) -> Result<(), GpuError> {
+        self.queue.submit(commands);
+        self.wait(what)
+    }
+
     /// Records one compute pass with `record`, submits it and waits for it: the pass is timed by
     /// timestamp queries where the adapter has them, and submit-to-completion always.
     pub fn run_pass(

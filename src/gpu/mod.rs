@@ -4,6 +4,7 @@ mod context;
 mod montecarlo;
 mod roofline;
 mod stream;
+mod transfer;
 
 pub use context::{
     AdapterSummary, GpuContext, GpuError, LimitsSummary, PassTime, STAGING_BYTES, adapters,
@@ -11,6 +12,7 @@ pub use context::{
 pub use montecarlo::McGpu;
 pub use roofline::{RooflineArray, RooflineGpu};
 pub use stream::{GpuArrays, StreamGpu};
+pub use transfer::TransferGpu;
 
 /// The largest ulp distance tolerated between a GPU and a CPU normal draw.
 ///
