@@ -1,6 +1,7 @@
-//! From parsed files to the four chart descriptions. A series is one run's backend, never rows of
-//! several runs merged (see the module docs). Each builder also returns the files it drew on, so
-//! that a file no chart used can be reported instead of silently ignored.
+//! From parsed files to the chart descriptions. A series is one run's backend (or, for
+//! transfers, one run's way), never rows of several runs merged (see the module docs). Each
+//! builder also returns the files it drew on, so that a file no chart used can be reported
+//! instead of silently ignored.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,7 @@ use super::input::{Input, Peer, Run};
 use crate::backend::BackendKind;
 use crate::kernels::{OptionKind, StreamKernel};
 use crate::machine::Machine;
-use crate::results::{Precision, RooflineRow, StreamRow, SweepKind};
+use crate::results::{Precision, RooflineRow, StreamRow, SweepKind, TransferKind};
 
 pub struct Chart {
     pub file_name: &'static str,
@@ -24,7 +25,7 @@ pub struct Chart {
 
 pub fn all(input: &Input) -> Vec<Chart> {
     let names = Names::new(input);
-    [memory_wall, sizes, roofline, montecarlo]
+    [memory_wall, sizes, roofline, montecarlo, transfer]
         .iter()
         .filter_map(|build| build(input, &names))
         .collect()
@@ -797,6 +798,106 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
     plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
     Some(Chart {
         file_name: "montecarlo.png",
+        plot,
+        sources,
+    })
+}
+
+/// Each way's line pattern and marker shape, the same for every run (runs differ in colour and
+/// marker fill).
+fn transfer_look(kind: TransferKind) -> (Line, Shape) {
+    match kind {
+        TransferKind::UploadMapped => (Line::Solid, Shape::Circle),
+        TransferKind::UploadWriteBuffer => (Line::Dotted, Shape::Square),
+        _ => (Line::Dashed, Shape::Triangle),
+    }
+}
+
+/// GB/s against bytes, log-log: one series per run and way; the launch latencies, which have no
+/// size, in the footnotes.
+fn transfer(input: &Input, names: &Names) -> Option<Chart> {
+    let runs = sweeps(input, SweepKind::Transfer);
+    let mut plot = empty_plot();
+    let mut sources = BTreeSet::new();
+    let mut palette = Palette(0);
+    let mut gpus = Vec::new();
+    let mut latencies = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        let fill = run_look(index).1;
+        for kind in TransferKind::TRANSFERS {
+            let points: Vec<(f64, f64)> = run
+                .doc
+                .transfer
+                .iter()
+                .filter(|r| r.kind == kind && r.bytes > 0)
+                .filter_map(|r| Some((r.bytes as f64, r.gbs.filter(|g| *g > 0.0)?)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            sources.insert(run.file);
+            let (line, shape) = transfer_look(kind);
+            plot.series.push(Series {
+                label: format!("{} — {}", run.name, kind.name()),
+                colour: palette.next(),
+                line,
+                marker: Marker { shape, fill },
+                points: by_x(points),
+            });
+        }
+        let launch = |kind: TransferKind| {
+            run.doc
+                .transfer
+                .iter()
+                .find(|r| r.kind == kind)
+                .and_then(|r| Some((r.us_per_dispatch?, r.dispatches?)))
+        };
+        if let (Some((single, _)), Some((batched, n))) = (
+            launch(TransferKind::LaunchSingle),
+            launch(TransferKind::LaunchBatch),
+        ) {
+            sources.insert(run.file);
+            latencies.push(format!(
+                "Launch latency, {}: one empty dispatch {} µs submit to completion; {} µs per \
+                 dispatch batched {n} to a submission.",
+                run.name,
+                number(single),
+                number(batched)
+            ));
+        }
+        if sources.contains(&run.file) {
+            gpus.extend(gpu_name(run));
+        }
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    plot.title = format!(
+        "Host–device transfer bandwidth vs size — {}",
+        names.heading(&runs, &gpus)
+    );
+    plot.x = Axis {
+        desc: "Bytes per transfer (log scale)".to_string(),
+        scale: Scale::Log2Powers,
+    };
+    plot.y = Axis {
+        desc: "Bandwidth, GB/s (median, log scale)".to_string(),
+        scale: Scale::Log10,
+    };
+    plot.notes = vec![
+        "Solid, circles: upload through a buffer mapped at creation. Dotted, squares: upload \
+         through write_buffer. Dashed, triangles: download through a MAP_READ staging buffer."
+            .to_string(),
+        "Host clock, start to completion; every transfer checked word for word.".to_string(),
+    ];
+    plot.notes.extend(latencies);
+    if runs.len() > 1 {
+        plot.notes.push(
+            "Each run is a line of its own; runs differ in colour and marker fill.".to_string(),
+        );
+    }
+    Some(Chart {
+        file_name: "transfer.png",
         plot,
         sources,
     })

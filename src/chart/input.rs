@@ -81,6 +81,7 @@ pub fn read(files: &[PathBuf]) -> Result<Input, ChartError> {
         doc.stream.retain(|r| r.valid);
         doc.mc.retain(|r| r.valid);
         doc.roofline.retain(|r| r.valid);
+        doc.transfer.retain(|r| r.valid);
         input.runs.push(Run {
             file,
             name: doc.label.clone(),

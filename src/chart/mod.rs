@@ -8,6 +8,7 @@
 //! | `sizes.png` | size sweeps ("sizes") | triad and dot GB/s vs n (log₂), GPU kernel-only and end-to-end, cache sizes, the break-even n |
 //! | `roofline.png` | roofline rows | GFLOP/s vs FLOP/byte (log-log), measured points, fitted ceilings, ridge points |
 //! | `montecarlo.png` | thread sweeps with Monte Carlo rows | million paths/s (log) vs threads (log₂ from 1), GPU levels, the peers |
+//! | `transfer.png` | transfer sweeps ("transfer") | GB/s vs bytes (log-log) per run and way (upload mapped, upload write_buffer, download); launch latencies in the footnotes |
 //!
 //! A series is one run: every document is one run, named by its `label` (documents sharing a
 //! label are told apart by their file name), and each of its backends is a series of its own,
@@ -53,7 +54,7 @@ pub enum ChartError {
     #[error(transparent)]
     Document(#[from] ReadError),
     #[error(
-        "{}: nothing to chart (charts need a thread or size sweep, roofline rows, or peer figures next to a thread sweep)",
+        "{}: nothing to chart (charts need a thread, size or transfer sweep, roofline rows, or peer figures next to a thread sweep)",
         path.display()
     )]
     NothingToChart { path: PathBuf },
