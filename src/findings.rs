@@ -526,4 +526,38 @@ mod tests {
         assert!(text.contains("L3 60.0 GB/s"), "{text}");
         assert!(text.contains("DRAM 20.5 GB/s (2 sizes)"), "{text}");
     }
+
+    /// Peaks come from valid rows only (an invalid row has no rate), and both launch latencies
+    /// are named.
+    #[test]
+    fn transfer_findings_name_each_peak_and_the_launch_latency() {
+        let row = |kind, bytes, gbs: Option<f64>, us: Option<f64>, dispatches| TransferRow {
+            kind,
+            bytes,
+            dispatches,
+            reps: 2,
+            timing: Timing::from_times(&mut [1e-3, 1e-3]),
+            gbs,
+            us_per_dispatch: us,
+            valid: gbs.is_some() || us.is_some(),
+            check: String::new(),
+        };
+        let rows = [
+            row(TransferKind::UploadMapped, 4096, Some(1.0), None, None),
+            row(TransferKind::UploadMapped, 8192, Some(3.0), None, None),
+            row(TransferKind::Download, 4096, Some(2.0), None, None),
+            row(TransferKind::Download, 8192, None, None, None),
+            row(TransferKind::LaunchSingle, 0, None, Some(150.0), Some(1)),
+            row(TransferKind::LaunchBatch, 0, None, Some(20.0), Some(50)),
+        ];
+        let sweep = transfer(&rows);
+        assert_eq!(sweep.kind, SweepKind::Transfer);
+        assert_eq!(
+            sweep.findings,
+            [
+                "upload (mapped) peaks at 3.00 GB/s at 8192 bytes (8 KiB); download peaks at 2.00 GB/s at 4096 bytes (4 KiB)",
+                "one empty dispatch takes 150.0 µs submit to completion; batched, 50 to a submission, 20.00 µs per dispatch",
+            ]
+        );
+    }
 }

@@ -52,7 +52,8 @@ enum Command {
     /// The stream set and Monte Carlo (European and arithmetic Asian) on engine, rayon and GPU, in
     /// one table, with CPU/GPU agreement checked.
     Compare(CompareArgs),
-    /// Sweeps over threads, sizes or arithmetic intensity, with what they find.
+    /// Sweeps over threads, sizes, arithmetic intensity or host–device transfers, with what they
+    /// find.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
     /// PNG charts from result files (JSON from the sweeps and runs, JSON lines from the peers).
