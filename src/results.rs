@@ -693,11 +693,7 @@ impl Document {
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             ),
             build: Some(Build::this()),
-            // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
-            command: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" "),
+            command: command_line(),
             version: None,
             machine,
             gpu: None,
@@ -787,6 +783,15 @@ impl Document {
         let per_core = self.machine.load_average[0] / cores;
         (per_core > BUSY_LOAD_PER_CORE).then_some(per_core)
     }
+}
+
+/// The whole command line, as documents record it.
+pub fn command_line() -> String {
+    // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The label of a run given none: the host, the subcommand and its size, e.g.

@@ -28,7 +28,7 @@ use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::output::{self, OutputError, OutputFile};
 use crate::report::{self, human_bytes};
-use crate::results::{Document, Precision, default_label};
+use crate::results::{Document, Precision, command_line, default_label};
 use crate::runner::{Collected, Plan, plural};
 use crate::say;
 
@@ -524,15 +524,6 @@ fn reserve(path: &Path) -> Result<OutputFile> {
         OutputError::Location { .. } => usage(e.to_string()),
         OutputError::Write { .. } => e.into(),
     })
-}
-
-/// The whole command line, as documents record it.
-fn command_line() -> String {
-    // Lossy: a path that is not UTF-8 is still recorded (std::env::args would panic).
-    std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// A command's outputs, checked before anything runs: the JSON and CSV files (not the same file,
