@@ -1,29 +1,8 @@
-// Monte Carlo entry points over philox.wgsl (prepended by the host). Each entry point has its own
-// bindings in group 0: only the globals an entry point uses are part of its interface.
-//
-// Every grid is one-dimensional and at most the device's per-dimension limit; invocations cover
-// the rest with a grid-stride loop. Must equal hexpylot::gpu::WORKGROUP.
-const WORKGROUP: u32 = 256u;
-
-// ---- philox_words: raw Philox4x32-10 words for given counters ----------------------------------
-
-struct PhiloxParams {
-    key: vec2<u32>,
-    count: u32,
-}
-
-@group(0) @binding(0) var<storage, read> philox_in: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> philox_out: array<vec4<u32>>;
-@group(0) @binding(2) var<uniform> philox_params: PhiloxParams;
-
-@compute @workgroup_size(WORKGROUP)
-fn philox_words(@builtin(global_invocation_id) gid: vec3<u32>,
-                @builtin(num_workgroups) groups: vec3<u32>) {
-    let stride = groups.x * WORKGROUP;
-    for (var i = gid.x; i < philox_params.count; i += stride) {
-        philox_out[i] = philox4x32_10(philox_in[i], philox_params.key);
-    }
-}
+// Monte Carlo entry points, over philox.wgsl and one of the two math files (prepended by the
+// host): with mirror-math.wgsl they draw and price exactly as the CPU does; with native-math.wgsl,
+// where opaque() is the identity, the compiler may contract and reassociate as it likes and the
+// transcendentals are WGSL's built-ins. Each entry point has its own bindings in group 0: only
+// the globals an entry point uses are part of its interface.
 
 // ---- normals: z[path · steps + step], as cpu_kernels::mc::normal_at gives them ----------------
 
@@ -40,13 +19,13 @@ struct NormalParams {
 
 // One invocation per (quad of paths, step): the host keeps paths · steps below 2^32, so every index
 // fits a u32 and the counter's high word is 0.
-@compute @workgroup_size(WORKGROUP)
+@compute @workgroup_size(WG)
 fn normals(@builtin(global_invocation_id) gid: vec3<u32>,
            @builtin(num_workgroups) groups: vec3<u32>) {
     let p = normal_params;
     zero_bits = p.zero;
     let items = ((p.paths + 3u) / 4u) * p.steps;
-    let stride = groups.x * WORKGROUP;
+    let stride = groups.x * WG;
     for (var i = gid.x; i < items; i += stride) {
         let m = i / p.steps;
         let step = i % p.steps;
@@ -96,12 +75,7 @@ struct Partial {
 @group(0) @binding(0) var<storage, read_write> partials: array<Partial>;
 @group(0) @binding(1) var<uniform> sim: SimParams;
 
-var<workgroup> shared_partials: array<Partial, WORKGROUP>;
-
-// opaque() lane by lane.
-fn opaque4(v: vec4<f32>) -> vec4<f32> {
-    return bitcast<vec4<f32>>(bitcast<vec4<u32>>(v) ^ vec4<u32>(zero_bits));
-}
+var<workgroup> shared_partials: array<Partial, WG>;
 
 // (hi, lo) + x: Knuth's two-sum moves the exact rounding error of hi + x into lo (opaque() keeps a
 // compiler that may reassociate from folding that error term to zero).
@@ -118,13 +92,9 @@ fn merge(a: Partial, b: Partial) -> Partial {
     return Partial(sum, sum_sq, a.count + b.count);
 }
 
-fn exp4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(exp_f32(v.x), exp_f32(v.y), exp_f32(v.z), exp_f32(v.w));
-}
-
 // mirrors cpu_kernels::mc::Paths::{step, payoff} for the four paths of quad m: lanes in path
-// order, every operation lane-wise, the same IEEE operation per path as on the CPU (opaque4 as
-// opaque() in philox.wgsl: no fused or reassociated additions)
+// order, every operation lane-wise; on the mirror the same IEEE operation per path as on the CPU
+// (opaque4 as opaque() in mirror-math.wgsl: no fused or reassociated additions)
 fn quad_payoffs(m: vec2<u32>) -> vec4<f32> {
     var y = vec4<f32>(0.0f);
     var acc = vec4<f32>(0.0f);
@@ -157,13 +127,13 @@ fn quad_payoffs(m: vec2<u32>) -> vec4<f32> {
 // Each invocation simulates quads gid, gid + stride, … (64-bit quad indices), accumulating its
 // payoffs in order with two-sum; the workgroup then folds its 256 partials in a fixed tree.
 // Deterministic for a given grid: no atomics, every addition in a fixed order.
-@compute @workgroup_size(WORKGROUP)
+@compute @workgroup_size(WG)
 fn simulate(@builtin(global_invocation_id) gid: vec3<u32>,
             @builtin(local_invocation_index) lid: u32,
             @builtin(workgroup_id) wid: vec3<u32>,
             @builtin(num_workgroups) groups: vec3<u32>) {
     zero_bits = sim.zero;
-    let stride = groups.x * WORKGROUP;
+    let stride = groups.x * WG;
     var mine = Partial(vec2<f32>(0.0f), vec2<f32>(0.0f), 0u);
     var m = vec2<u32>(gid.x, 0u);
     while m.y < sim.quads.y || (m.y == sim.quads.y && m.x < sim.quads.x) {
@@ -178,7 +148,7 @@ fn simulate(@builtin(global_invocation_id) gid: vec3<u32>,
         m = vec2<u32>(next, m.y + select(0u, 1u, next < m.x));
     }
     shared_partials[lid] = mine;
-    for (var half = WORKGROUP / 2u; half > 0u; half /= 2u) {
+    for (var half = WG / 2u; half > 0u; half /= 2u) {
         workgroupBarrier();
         if lid < half {
             shared_partials[lid] = merge(shared_partials[lid], shared_partials[lid + half]);

@@ -317,15 +317,19 @@ impl Rated for McRow {
             self.steps,
             self.seed,
             self.threads,
-        ) == (o.option, o.backend, o.paths, o.steps, o.seed, o.threads)
-            && self.market == o.market
+            self.gpu_path,
+        ) == (
+            o.option, o.backend, o.paths, o.steps, o.seed, o.threads, o.gpu_path,
+        ) && self.market == o.market
     }
 
     fn what(&self) -> String {
         format!(
-            "{} {} {} paths {}{}",
+            "{} {}{} {} paths {}{}",
             self.option.name(),
             self.backend.name(),
+            self.gpu_path
+                .map_or(String::new(), |p| format!(" {}", p.name())),
             count(self.paths),
             plural(self.steps as usize, "step"),
             threads(self.threads)

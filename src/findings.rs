@@ -395,6 +395,7 @@ mod tests {
             end_to_end_below_kernel: None,
             stores: None,
             store_probe: None,
+            launch: None,
         }
     }
 

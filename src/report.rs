@@ -8,8 +8,8 @@ use crate::backend::BackendKind;
 use crate::gpu::AdapterSummary;
 use crate::machine::Machine;
 use crate::results::{
-    BUSY_LOAD_PER_CORE, CompareRow, Document, McRow, NOISY_CV, RooflineRow, StreamRow, Timing,
-    TransferRow, store_kind_name,
+    BUSY_LOAD_PER_CORE, CompareRow, Document, Launch, McRow, NOISY_CV, Reduction, RooflineRow,
+    StreamRow, Timing, TransferRow, store_kind_name,
 };
 use cpu_kernels::stream::Stores;
 
@@ -367,7 +367,10 @@ pub fn mc_table(rows: &[McRow]) -> Table {
     for r in rows {
         table.add_row(vec![
             Cell::new(r.option.name()),
-            Cell::new(r.backend.name()),
+            Cell::new(match r.gpu_path {
+                Some(p) => format!("{} {}", r.backend.name(), p.name()),
+                None => r.backend.name().to_string(),
+            }),
             num(threads(r.threads)),
             num(r.paths.to_string()),
             num(r.steps.to_string()),
@@ -406,6 +409,7 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
         "reference",
         "z_score",
         "valid",
+        "gpu_path",
     ])?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in rows {
@@ -427,9 +431,82 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
             opt(r.reference),
             opt(r.z_score),
             r.valid.to_string(),
+            r.gpu_path.map_or(String::new(), |p| p.name().to_string()),
         ])?;
     }
     w.into_inner().context("writing CSV")
+}
+
+/// The GPU rows' launches, one line per family (per option and path for Monte Carlo, per point
+/// for the roofline): the shape, the grid, and what the tuner's probes gained over the default.
+pub fn launches(doc: &Document) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut add = |what: String, launch: &Launch| {
+        let line = format!("gpu launch, {what}: {}", describe_launch(launch));
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    };
+    for r in &doc.stream {
+        if let Some(l) = &r.launch {
+            let what = match l.family {
+                crate::results::Family::Dot => "dot".to_string(),
+                _ => "copy, scale, add, triad, nstream".to_string(),
+            };
+            add(format!("{what} ({})", r.precision.name()), l);
+        }
+    }
+    for r in &doc.mc {
+        if let Some(l) = &r.launch {
+            let path = r
+                .gpu_path
+                .map_or(String::new(), |p| format!(" {}", p.name()));
+            add(format!("{}{path}", r.option.name()), l);
+        }
+    }
+    for r in &doc.roofline {
+        if let Some(l) = &r.launch {
+            add(format!("roofline {} FMAs", r.fmas), l);
+        }
+    }
+    lines
+}
+
+fn describe_launch(l: &Launch) -> String {
+    let s = l.shape;
+    let width = match s.width {
+        1 => String::new(),
+        w => format!(" x vec{w}"),
+    };
+    let reduction = match l.reduction {
+        Some(Reduction::Subgroup) => ", subgroup reduction",
+        Some(Reduction::Tree) => ", tree reduction",
+        None => "",
+    };
+    let mut text = format!(
+        "workgroups of {}{width}, sized for {} per invocation, {} groups{reduction}",
+        s.workgroup, s.per_invocation, l.groups
+    );
+    if !l.tuned {
+        text.push_str(" (default, --gpu-tune off)");
+        return text;
+    }
+    let time = |shape| {
+        l.probes
+            .iter()
+            .find(|p| p.shape == shape)
+            .and_then(|p| p.best_s)
+    };
+    let default = crate::gpu::launch::DEFAULT_SHAPE;
+    match (time(s), time(default)) {
+        (Some(best), Some(d)) if best > 0.0 => text.push_str(&format!(
+            " ({} shapes probed; {:.2}x the default's speed in the probe)",
+            l.probes.len(),
+            d / best
+        )),
+        _ => text.push_str(&format!(" ({} shapes probed)", l.probes.len())),
+    }
+    text
 }
 
 pub fn machine_table(m: &Machine) -> Table {

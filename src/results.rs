@@ -180,6 +180,9 @@ pub struct StreamRow {
     /// What the `--stores auto` probe measured on these arrays; `null` when the kind was fixed.
     #[serde(default)]
     pub store_probe: Option<StoreProbe>,
+    /// GPU rows: the launch shape and the tuner's probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
 }
 
 impl StreamRow {
@@ -314,6 +317,33 @@ pub struct McRow {
     pub kernel_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_to_end_s: Option<f64>,
+    /// GPU rows: which path priced the option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_path: Option<GpuPath>,
+    /// Native GPU rows: the largest relative error the path's arithmetic can give the observed
+    /// price per path against exact arithmetic on the same draws, derived from WGSL's accuracy
+    /// rules (`crate::gpu::native_path_error`); the agreement bound with the CPU is built on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_error: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
+}
+
+impl McRow {
+    /// The request the row priced, where the row records its market (version 2).
+    pub fn params(&self) -> Option<cpu_kernels::mc::McParams> {
+        let m = self.market?;
+        Some(cpu_kernels::mc::McParams {
+            payoff: self.option.payoff,
+            s0: m.s0,
+            strike: m.strike,
+            rate: m.rate,
+            sigma: m.sigma,
+            maturity: m.maturity,
+            steps: self.steps,
+            seed: self.seed,
+        })
+    }
 }
 
 /// One point of the roofline sweep on one backend.
@@ -334,6 +364,109 @@ pub struct RooflineRow {
     pub gbs: f64,
     pub valid: bool,
     pub check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
+}
+
+/// Which of the GPU's two Monte Carlo paths a row ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GpuPath {
+    /// The shaders that mirror `cpu-kernels` operation for operation: the CPU's draws and paths,
+    /// bit for bit where the GPU rounds as IEEE requires.
+    Mirror,
+    /// What a GPU programmer writes: built-in transcendentals, contraction allowed, Philox's
+    /// wide multiply in 64-bit integers where the adapter has them.
+    Native,
+}
+
+impl GpuPath {
+    pub const ALL: [GpuPath; 2] = [GpuPath::Mirror, GpuPath::Native];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GpuPath::Mirror => "mirror",
+            GpuPath::Native => "native",
+        }
+    }
+}
+
+/// The kernel families whose GPU launch shapes are chosen separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// copy, scale, add, triad, nstream.
+    Stream,
+    Dot,
+    MonteCarlo,
+    Roofline,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Stream => "stream",
+            Family::Dot => "dot",
+            Family::MonteCarlo => "monte-carlo",
+            Family::Roofline => "roofline",
+        }
+    }
+}
+
+/// How a GPU kernel is launched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shape {
+    /// Invocations per workgroup.
+    pub workgroup: u32,
+    /// Elements per load and store: 1, or a vec2/vec4 (stream and roofline kernels; 1 for Monte
+    /// Carlo, whose invocations take four paths at a time already).
+    pub width: u32,
+    /// Work items (vectors, or quads of paths) per invocation the grid is sized for: 1 launches
+    /// one invocation per item, up to the device's group limit; more launch fewer groups, whose
+    /// invocations take several items through the shaders' grid-stride loops.
+    pub per_invocation: u32,
+}
+
+/// One shape the tuner tried.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    #[serde(flatten)]
+    pub shape: Shape,
+    /// The best of the probe's timed runs (after one untimed run); `null` where the shape failed
+    /// to run.
+    pub best_s: Option<f64>,
+    /// Whether its output was checked and held: the tuner checks shapes fastest first and keeps
+    /// the first that holds, so the rest are `null` (unchecked).
+    pub valid: Option<bool>,
+}
+
+/// How the dot product's workgroups add their invocations' sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduction {
+    /// A binary tree in workgroup memory.
+    Tree,
+    /// `subgroupAdd`, then the subgroups' sums in order (adapters with SUBGROUP).
+    Subgroup,
+}
+
+/// The launch a GPU row ran with, and how it was chosen (`gpu.launch` in docs/results.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Launch {
+    pub family: Family,
+    /// `false` under `--gpu-tune off`: the default shape, nothing probed.
+    pub tuned: bool,
+    pub shape: Shape,
+    /// Workgroups of the (first) dispatch.
+    pub groups: u32,
+    /// The kernel the family's probe ran (stream: triad where the pass has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed_on: Option<StreamKernel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduction: Option<Reduction>,
+    /// Every shape tried, in the order tried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
 }
 
 /// What one transfer row measured (`sweep transfer`).
@@ -874,6 +1007,7 @@ mod tests {
             end_to_end_below_kernel: None,
             stores: None,
             store_probe: None,
+            launch: None,
         };
         let e2e = |s: f64| Some(Timing::from_times(&mut [s]));
         let mut below = row(0.060);

@@ -4,18 +4,23 @@
 //!
 //! - CPU backends price Monte Carlo on the same paths in the same block order, so their sums must
 //!   be bit-identical whatever the backend and the thread count;
-//! - the GPU's prices must agree with the CPU's within [`PRICE_TOLERANCE_SE`];
+//! - the GPU mirror's prices must agree with the CPU's within [`PRICE_TOLERANCE_SE`], the native
+//!   path's within the bound its arithmetic allows ([`gpu_price_bound`]);
 //! - stream results are held element by element to the gold replay by the harness on every
 //!   backend, so CPU/GPU agreement there is both rows validating;
 //! - the `compare` rows (rates side by side, agreement, the bound).
 
+use cpu_kernels::mc;
+
 use crate::backend::{Backend, BackendKind, RngAgreement};
 use crate::bench::{McConfig, RooflineConfig, StreamConfig, run_mc, run_roofline, run_stream};
-use crate::results::{Ceiling, CompareRow, McRow, Precision, RooflineRow, StreamRow, Unit};
+use crate::results::{
+    Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, StreamRow, Unit,
+};
 
-/// The GPU's price may differ from the CPU's by this fraction of one standard error. Both price
-/// the very same paths; what differs is the f32 rounding of the GPU's transcendental functions and
-/// FMA contraction (a few ulp per path, see `crate::gpu::NORMAL_ULPS`) and its f32 workgroup sums:
+/// The GPU mirror's price may differ from the CPU's by this fraction of one standard error. Both
+/// price the very same paths; what differs is the f32 rounding of the GPU's `sqrt` and FMA
+/// contraction (a few ulp per path, see `crate::gpu::NORMAL_ULPS`) and its f32 workgroup sums:
 /// relative effects near 1e-6, where one standard error of 2^24 paths is about 3e-4 of the price.
 pub const PRICE_TOLERANCE_SE: f64 = 0.01;
 
@@ -69,10 +74,19 @@ impl Collected {
                 Err(e) => self.fail(format!("{}: {e:#}", on("stream", threads))),
             }
         }
+        let paths: Vec<Option<GpuPath>> = match backend.mc_paths() {
+            [] => vec![None],
+            some => some.iter().copied().map(Some).collect(),
+        };
         for cfg in &plan.mc {
-            match run_mc(backend, cfg) {
-                Ok(row) => self.mc.push(row),
-                Err(e) => self.fail(format!("{}: {e:#}", on("mc", threads))),
+            for &path in &paths {
+                match run_mc(backend, cfg, path) {
+                    Ok(row) => self.mc.push(row),
+                    Err(e) => {
+                        let what = path.map_or("mc".to_string(), |p| format!("mc ({})", p.name()));
+                        self.fail(format!("{}: {e:#}", on(&what, threads)));
+                    }
+                }
             }
         }
         if let Some(cfg) = &plan.roofline {
@@ -121,9 +135,11 @@ impl Collected {
         }
         for r in self.mc.iter().filter(|r| !r.valid) {
             lines.push(format!(
-                "{} on {} ({} paths{}): {}",
+                "{} on {}{} ({} paths{}): {}",
                 r.option.name(),
                 r.backend.name(),
+                r.gpu_path
+                    .map_or(String::new(), |p| format!(" {}", p.name())),
                 r.paths,
                 threads_suffix(r.threads),
                 r.check
@@ -179,13 +195,14 @@ impl Collected {
             let Some(cpu) = self.cpu_price_for(&self.mc[i]) else {
                 continue;
             };
-            let gap = price_gap(&self.mc[i], cpu);
-            if gap > PRICE_TOLERANCE_SE {
+            let agreement = Agreement::of(&self.mc[i], cpu);
+            if !agreement.holds() {
                 let text = format!(
-                    "price {:.6} differs from {}'s {:.6} by {gap:.4} SE (bound {PRICE_TOLERANCE_SE} SE)",
+                    "price {:.6} differs from {}'s {:.6}: {}",
                     self.mc[i].price,
                     cpu.backend.name(),
-                    cpu.price
+                    cpu.price,
+                    agreement.text()
                 );
                 let row = &mut self.mc[i];
                 row.valid = false;
@@ -216,7 +233,7 @@ impl Collected {
             .iter()
             .map(|&k| self.stream_row(k, ceilings))
             .collect();
-        rows.extend(options.iter().map(|o| self.mc_row(o)));
+        rows.extend(options.iter().flat_map(|o| self.mc_rows(o)));
         if let Some(a) = &self.rng {
             rows.push(CompareRow {
                 kernel: "philox + normals".into(),
@@ -320,55 +337,139 @@ impl Collected {
         }
     }
 
-    fn mc_row(&self, cfg: &McConfig) -> CompareRow {
+    /// One row per GPU path (one row where no GPU ran).
+    fn mc_rows(&self, cfg: &McConfig) -> Vec<CompareRow> {
         let option = crate::kernels::OptionKind::of(cfg.params.payoff);
-        let find = |b: BackendKind| {
-            self.mc.iter().find(|r| {
-                r.option == option
-                    && r.backend == b
-                    && r.steps == cfg.params.steps
-                    && r.paths == cfg.paths
-            })
-        };
-        let (engine, rayon, gpu) = (
-            find(BackendKind::Engine),
-            find(BackendKind::Rayon),
-            find(BackendKind::Gpu),
+        let this =
+            |r: &&McRow| r.option == option && r.steps == cfg.params.steps && r.paths == cfg.paths;
+        let find = |b: BackendKind| self.mc.iter().filter(this).find(|r| r.backend == b);
+        let (engine, rayon) = (find(BackendKind::Engine), find(BackendKind::Rayon));
+        let gpus: Vec<&McRow> = self
+            .mc
+            .iter()
+            .filter(this)
+            .filter(|r| r.backend == BackendKind::Gpu)
+            .collect();
+        let label = format!(
+            "{} {}",
+            option.name(),
+            plural(cfg.params.steps as usize, "step")
         );
-        let mps = |r: &McRow| r.paths_per_s / 1e6;
-        let (agree, agree_short, agrees) = match (engine, gpu) {
-            (Some(e), Some(g)) => {
-                let gap = price_gap(g, e);
-                let agrees = e.valid && g.valid;
-                (
-                    format!(
-                        "{}: |gpu - engine| = {:.2e} = {gap:.4} SE (bound {PRICE_TOLERANCE_SE} SE)",
-                        yes(agrees),
-                        (g.price - e.price).abs(),
-                    ),
-                    format!("{}, {gap:.3} SE", yes(agrees)),
-                    agrees,
-                )
-            }
-            _ => ("-".to_string(), "-".to_string(), true),
-        };
-        CompareRow {
-            kernel: format!(
-                "{} {}",
-                option.name(),
-                plural(cfg.params.steps as usize, "step")
-            ),
-            unit: Unit::MPathsPerS,
-            engine: engine.map(mps),
-            rayon: rayon.map(mps),
-            gpu_kernel: gpu.map(mps),
-            gpu_end_to_end: gpu.and_then(|r| r.end_to_end_s.map(|t| r.paths as f64 / t / 1e6)),
-            gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.paths_per_s / e.paths_per_s),
-            agree,
-            agrees,
-            agree_short,
-            bound: "compute (no array traffic)".to_string(),
-            bound_short: "compute".to_string(),
+        if gpus.is_empty() {
+            return vec![mc_compare_row(label, engine, rayon, None)];
+        }
+        gpus.into_iter()
+            .map(|g| {
+                let label = match g.gpu_path {
+                    Some(p) => format!("{label}, {}", p.name()),
+                    None => label.clone(),
+                };
+                mc_compare_row(label, engine, rayon, Some(g))
+            })
+            .collect()
+    }
+}
+
+/// One option's compare row: the CPU rates, one GPU row's, and their agreement.
+fn mc_compare_row(
+    kernel: String,
+    engine: Option<&McRow>,
+    rayon: Option<&McRow>,
+    gpu: Option<&McRow>,
+) -> CompareRow {
+    let mps = |r: &McRow| r.paths_per_s / 1e6;
+    let (agree, agree_short, agrees) = match (engine, gpu) {
+        (Some(e), Some(g)) => {
+            let a = Agreement::of(g, e);
+            let agrees = e.valid && g.valid;
+            (
+                format!(
+                    "{}: |gpu - engine| = {:.2e}: {}",
+                    yes(agrees),
+                    a.gap,
+                    a.text()
+                ),
+                format!("{}, {:.3} SE", yes(agrees), a.gap_se()),
+                agrees,
+            )
+        }
+        _ => ("-".to_string(), "-".to_string(), true),
+    };
+    CompareRow {
+        kernel,
+        unit: Unit::MPathsPerS,
+        engine: engine.map(mps),
+        rayon: rayon.map(mps),
+        gpu_kernel: gpu.map(mps),
+        gpu_end_to_end: gpu.and_then(|r| r.end_to_end_s.map(|t| r.paths as f64 / t / 1e6)),
+        gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.paths_per_s / e.paths_per_s),
+        agree,
+        agrees,
+        agree_short,
+        bound: "compute (no array traffic)".to_string(),
+        bound_short: "compute".to_string(),
+    }
+}
+
+/// A GPU price against the CPU's for the same paths.
+struct Agreement {
+    /// |GPU price − CPU price|.
+    gap: f64,
+    /// The CPU row's standard error.
+    se: f64,
+    /// The largest gap allowed, in price units, and where it comes from.
+    bound: f64,
+    derived: bool,
+}
+
+impl Agreement {
+    /// The mirror is held to [`PRICE_TOLERANCE_SE`]; the native path to
+    /// `cpu_kernels::mc::agreement_bound` with its own and the CPU's path errors added (both
+    /// price the same draws).
+    fn of(gpu: &McRow, cpu: &McRow) -> Agreement {
+        let gap = (gpu.price - cpu.price).abs();
+        let derived = gpu.path_error.zip(cpu.params()).and_then(|(rho, p)| {
+            let mean = cpu.sums.map(|s| s.sum / s.count.max(1) as f64)?;
+            mc::agreement_bound(&p, cpu.paths, mean, rho + mc::path_rounding(&p)?)
+        });
+        match derived {
+            Some(bound) => Agreement {
+                gap,
+                se: cpu.std_error,
+                bound,
+                derived: true,
+            },
+            None => Agreement {
+                gap,
+                se: cpu.std_error,
+                bound: PRICE_TOLERANCE_SE * cpu.std_error,
+                derived: false,
+            },
+        }
+    }
+
+    fn gap_se(&self) -> f64 {
+        if self.gap == 0.0 {
+            0.0
+        } else {
+            self.gap / self.se
+        }
+    }
+
+    fn holds(&self) -> bool {
+        self.gap <= self.bound
+    }
+
+    fn text(&self) -> String {
+        if self.derived {
+            format!(
+                "{:.4} SE (bound {:.2e} = {:.2} SE, from WGSL's accuracy rules)",
+                self.gap_se(),
+                self.bound,
+                self.bound / self.se
+            )
+        } else {
+            format!("{:.4} SE (bound {PRICE_TOLERANCE_SE} SE)", self.gap_se())
         }
     }
 }
@@ -377,12 +478,6 @@ impl Collected {
 fn same_request(a: &McRow, b: &McRow) -> bool {
     (a.option, a.steps, a.paths, a.seed) == (b.option, b.steps, b.paths, b.seed)
         && a.market == b.market
-}
-
-/// |price difference| in the CPU row's standard errors.
-fn price_gap(gpu: &McRow, cpu: &McRow) -> f64 {
-    let gap = (gpu.price - cpu.price).abs();
-    if gap == 0.0 { 0.0 } else { gap / cpu.std_error }
 }
 
 fn yes(ok: bool) -> &'static str {

@@ -8,8 +8,11 @@
 use cpu_kernels::roofline::roofline_gold;
 use hexpylot::backend::{Backend, BackendKind, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
-use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu, STAGING_BYTES};
-use hexpylot::kernels::{StorePolicy, StreamKernel};
+use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu, STAGING_BYTES, StreamGpu};
+use hexpylot::kernels::{
+    Element, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay,
+};
+use hexpylot::results::{Family, Shape};
 
 mod common;
 use common::{hexpylot, run_json};
@@ -22,6 +25,7 @@ fn gpu() -> Option<Box<dyn Backend>> {
     let setup = Setup {
         cores: &[],
         adapter: None,
+        gpu_tune: hexpylot::gpu::Tuning::Auto,
     };
     match BackendKind::Gpu.create(&setup) {
         Ok(b) => Some(b),
@@ -90,6 +94,84 @@ fn arrays_larger_than_one_binding_window() {
         stores: StorePolicy::Auto,
     };
     assert_valid(&mut *b, &cfg, false);
+    // Each width past the window, with the most items per invocation (the grid-stride loop).
+    let ctx = GpuContext::new(None).expect("adapter");
+    let mut gpu = StreamGpu::new(&ctx).expect("stream kernels");
+    for width in [1, 2, 4] {
+        let shape = Shape {
+            workgroup: 64,
+            width,
+            per_invocation: 16,
+        };
+        run_at_shape::<f32>(&ctx, &mut gpu, n, shape);
+    }
+}
+
+/// Every kernel once, in classic order, at `shape`, from BabelStream's initial values: every
+/// element against the gold replay within the backend's FMA tolerance for one repetition (2ε), and
+/// dot within its bound at that shape.
+fn run_at_shape<T: Element>(ctx: &GpuContext, gpu: &mut StreamGpu, n: usize, shape: Shape) {
+    let init = [INIT_A, INIT_B, INIT_C].map(T::from_f64);
+    let mut arrays = gpu.alloc_filled::<T>(ctx, n, init).expect("alloc");
+    let scalar = T::from_f64(SCALAR);
+    let mut dot = 0.0;
+    for kernel in StreamKernel::ALL {
+        let (value, _) = gpu
+            .run(ctx, &mut arrays, kernel, scalar, shape)
+            .unwrap_or_else(|e| panic!("{kernel} at {shape:?}: {e}"));
+        if kernel == StreamKernel::Dot {
+            dot = value;
+        }
+    }
+    let (gold, gold_dot) = gold_replay::<T>(&StreamKernel::ALL, 1, n).unwrap();
+    let tolerance = 2.0 * T::EPSILON;
+    let read = gpu.read::<T>(ctx, &arrays).expect("read");
+    for (name, array, expected) in [
+        ("a", &read[0], gold.a),
+        ("b", &read[1], gold.b),
+        ("c", &read[2], gold.c),
+    ] {
+        let g = expected.to_f64();
+        for (i, x) in array.iter().enumerate() {
+            let err = ((x.to_f64() - g) / g).abs();
+            assert!(
+                err <= tolerance,
+                "{} {shape:?} n = {n}: {name}[{i}] = {x:?}, gold {g}",
+                T::NAME
+            );
+        }
+    }
+    let (gold_dot, bound) = (gold_dot.unwrap(), gpu.dot_bound::<T>(ctx, n, shape));
+    let err = ((dot - gold_dot) / gold_dot).abs();
+    assert!(
+        err <= bound,
+        "{} {shape:?} n = {n}: dot {dot} vs {gold_dot}: {err:e} > {bound:e}",
+        T::NAME
+    );
+}
+
+/// Every launch shape the tuner may pick for the stream kernels and dot, in both precisions, at
+/// sizes with ragged vectors (n mod 4 = 1, 2, 3) and partial workgroups.
+#[test]
+fn every_launch_shape_validates() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let ctx = GpuContext::new(None).expect("adapter");
+    let mut gpu = StreamGpu::new(&ctx).expect("stream kernels");
+    let mut shapes = gpu.space::<f64>(&ctx, Family::Dot).shapes();
+    shapes.extend(gpu.space::<f64>(&ctx, Family::Stream).shapes());
+    shapes.sort();
+    shapes.dedup();
+    for shape in shapes {
+        for n in [1usize, 6, 1027, 70_003] {
+            run_at_shape::<f32>(&ctx, &mut gpu, n, shape);
+            if ctx.has_f64() {
+                run_at_shape::<f64>(&ctx, &mut gpu, n, shape);
+            }
+        }
+    }
 }
 
 #[test]
@@ -153,9 +235,24 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         .chain(doc["mc"].as_array().unwrap())
         .filter(|r| r["backend"] == "gpu")
         .collect();
-    assert_eq!(gpu_rows.len(), 6 + 2);
+    // Six stream kernels; two options, each on the mirror and the native path.
+    assert_eq!(gpu_rows.len(), 6 + 2 * 2);
     for r in gpu_rows {
         assert_eq!(r["valid"], true, "{r}");
+        // The launch the row ran with, tuned, and the shapes the tuner tried.
+        let launch = &r["launch"];
+        assert_eq!(launch["tuned"], true, "{r}");
+        assert!(launch["shape"]["workgroup"].as_u64().unwrap() >= 64, "{r}");
+        assert!(launch["groups"].as_u64().unwrap() >= 1, "{r}");
+        assert!(launch["probes"].as_array().unwrap().len() >= 3, "{r}");
+        assert!(
+            launch["probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["valid"] == true && p["workgroup"] == launch["shape"]["workgroup"]),
+            "{r}"
+        );
         assert!(r["kernel_s"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["end_to_end_s"].as_f64().unwrap() > 0.0, "{r}");
         // Stream rows say whether the two medians came out in the impossible order (Monte Carlo's
@@ -165,14 +262,75 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         }
     }
     let compare = doc["compare"].as_array().unwrap();
-    assert_eq!(compare.len(), 6 + 2 + 1);
+    assert_eq!(compare.len(), 6 + 2 * 2 + 1);
     for r in compare {
         assert_eq!(r["agrees"], true, "{r}");
     }
+    let kernels: Vec<&str> = compare
+        .iter()
+        .map(|r| r["kernel"].as_str().unwrap())
+        .collect();
+    assert!(
+        kernels.contains(&"european-call 1 step, mirror"),
+        "{kernels:?}"
+    );
+    assert!(
+        kernels.contains(&"european-call 1 step, native"),
+        "{kernels:?}"
+    );
+    assert!(
+        stdout.contains("gpu launch, copy, scale, add, triad, nstream (f32): "),
+        "{stdout}"
+    );
 }
 
-/// `mc` on the GPU through the binary, for the payoffs of `S_T`: valid, and within 1% of a standard
-/// error of the engine's price for the same paths (see tests/gpu_montecarlo.rs for why 1% holds).
+/// `--gpu-tune off`: every GPU row runs the default shape, unprobed.
+#[test]
+fn gpu_tune_off_runs_the_default_shape() {
+    if GpuContext::new(None).is_err() && !required() {
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let (doc, _) = run_json(
+        &[
+            "compare",
+            "--size",
+            "4099",
+            "--paths",
+            "4099",
+            "--steps",
+            "3",
+            "--reps",
+            "2",
+            "--mc-reps",
+            "2",
+            "--backends",
+            "engine,gpu",
+            "--gpu-tune",
+            "off",
+        ],
+        false,
+    );
+    for r in doc["stream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(doc["mc"].as_array().unwrap())
+        .filter(|r| r["backend"] == "gpu")
+    {
+        assert_eq!(r["valid"], true, "{r}");
+        let launch = &r["launch"];
+        assert_eq!(launch["tuned"], false, "{r}");
+        assert_eq!(launch["shape"]["workgroup"], 256, "{r}");
+        assert_eq!(launch["shape"]["width"], 1, "{r}");
+        assert_eq!(launch["shape"]["per_invocation"], 1, "{r}");
+        assert!(launch.get("probes").is_none(), "{r}");
+    }
+}
+
+/// `mc` on the GPU through the binary, for the payoffs of `S_T`: both paths valid, the mirror
+/// within 1% of a standard error of the engine's price for the same paths (see
+/// tests/gpu_montecarlo.rs for why 1% holds), the native path with its path error recorded.
 #[test]
 fn mc_on_the_gpu_agrees_with_the_engine() {
     if GpuContext::new(None).is_err() && !required() {
@@ -199,9 +357,13 @@ fn mc_on_the_gpu_agrees_with_the_engine() {
             false,
         );
         let rows = doc["mc"].as_array().unwrap();
-        assert_eq!(rows.len(), 2, "{doc}");
+        assert_eq!(rows.len(), 3, "{doc}");
         assert_eq!(rows[0]["backend"], "engine");
         assert_eq!(rows[1]["backend"], "gpu");
+        assert_eq!(rows[1]["gpu_path"], "mirror");
+        assert_eq!(rows[2]["gpu_path"], "native");
+        assert!(rows[1].get("path_error").is_none(), "{}", rows[1]);
+        assert!(rows[2]["path_error"].as_f64().unwrap() > 0.0, "{}", rows[2]);
         for row in rows {
             assert_eq!(row["valid"], true, "{row}");
         }
@@ -301,30 +463,35 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
         return;
     }
     let ctx = GpuContext::new(None).expect("adapter");
-    let gpu = RooflineGpu::new(&ctx).expect("pipeline");
+    let mut gpu = RooflineGpu::new(&ctx).expect("pipeline");
     let (alpha, beta) = (0.999_f32, 1e-3_f32);
-    for n in [1usize, 257, 70_001] {
-        let x0 = 1.5f32;
-        let mut array = gpu.alloc(&ctx, n, x0).expect("alloc");
-        let (mut expected, mut steps) = (x0, 0u32);
-        for fmas in [0u32, 1, 7, 64] {
-            let time = gpu.run(&ctx, &mut array, fmas, alpha, beta).expect("run");
-            assert!(time.wall_s > 0.0);
-            expected = roofline_gold(expected, fmas, alpha, beta);
-            steps += fmas;
+    // Every shape the tuner may pick, at sizes that leave ragged vectors and partial groups.
+    for shape in gpu.space(&ctx).shapes() {
+        for n in [1usize, 257, 70_001] {
+            let x0 = 1.5f32;
+            let mut array = gpu.alloc(&ctx, n, x0).expect("alloc");
+            let (mut expected, mut steps) = (x0, 0u32);
+            for fmas in [0u32, 1, 7, 64] {
+                let time = gpu
+                    .run(&ctx, &mut array, fmas, (alpha, beta), shape)
+                    .expect("run");
+                assert!(time.wall_s > 0.0);
+                expected = roofline_gold(expected, fmas, alpha, beta);
+                steps += fmas;
+            }
+            let x = gpu.read(&ctx, &array).expect("read");
+            let bound = f64::from(steps) * f64::from(f32::EPSILON);
+            let error = (f64::from(x[0]) - f64::from(expected)).abs() / f64::from(expected);
+            assert!(
+                error <= bound,
+                "{shape:?}, n = {n}: {} vs {expected}: {error:e} > {bound:e}",
+                x[0]
+            );
+            assert!(
+                x.iter().all(|v| v.to_bits() == x[0].to_bits()),
+                "{shape:?}, n = {n}: elements differ"
+            );
         }
-        let x = gpu.read(&ctx, &array).expect("read");
-        let bound = f64::from(steps) * f64::from(f32::EPSILON);
-        let error = (f64::from(x[0]) - f64::from(expected)).abs() / f64::from(expected);
-        assert!(
-            error <= bound,
-            "n = {n}: {} vs {expected}: {error:e} > {bound:e}",
-            x[0]
-        );
-        assert!(
-            x.iter().all(|v| v.to_bits() == x[0].to_bits()),
-            "n = {n}: elements differ"
-        );
     }
 }
 

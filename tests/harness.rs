@@ -24,6 +24,7 @@ fn backend(kind: BackendKind, threads: usize) -> Box<dyn Backend> {
     let setup = Setup {
         cores: &cores,
         adapter: None,
+        gpu_tune: hexpylot::gpu::Tuning::Auto,
     };
     kind.create(&setup).expect("backend starts")
 }
@@ -135,7 +136,7 @@ fn monte_carlo_is_bit_identical_across_threads_and_backends() {
         let mut seen = Vec::new();
         for kind in [BackendKind::Engine, BackendKind::Rayon] {
             for threads in [1, 2, 3, 5] {
-                let outcome = run_mc(&mut *backend(kind, threads), &cfg).unwrap();
+                let outcome = run_mc(&mut *backend(kind, threads), &cfg, None).unwrap();
                 assert!(
                     outcome.valid,
                     "{payoff:?} {kind:?} t={threads}: {}",
@@ -193,6 +194,7 @@ fn reference_prices_through_the_harness() {
                 paths,
                 reps: 2,
             },
+            None,
         )
         .unwrap();
         let (price, se, reference, se_ref) = (outcome.price, outcome.std_error, num(7), num(8));

@@ -789,12 +789,25 @@ pub fn check_path_range(p: &McParams) -> Result<PathRange, String> {
 /// flips expected, at most 52 allowed, `1.2·10^-5` against a standard error of `2.3·10^-4`; at
 /// a few thousand paths the `2L/3 ≈ 13` flips the tail bound allows whatever `q` dominate.
 pub fn rounding_bound(p: &McParams, paths: u64) -> Option<f64> {
+    error_bound(p, paths, path_rounding(p)?)
+}
+
+/// `ρ` of [`rounding_bound`]: the largest relative error the `f32` path arithmetic of
+/// `cpu-kernels` gives the observed value `X` (`None` outside [`check_path_range`]).
+pub fn path_rounding(p: &McParams) -> Option<f64> {
     let range = check_path_range(p).ok()?;
     let u = f64::from(f32::EPSILON) / 2.0;
     let n = f64::from(p.steps);
     let (e, a) = (range.extreme, range.step);
-    let rho = u * (2.0 * n * a + (2.0 * n + 3.0) * e + n + 8.0);
-    let x_max = p.s0 * e.exp();
+    Some(u * (2.0 * n * a + (2.0 * n + 3.0) * e + n + 8.0))
+}
+
+/// [`rounding_bound`] for path arithmetic whose observed value `X` has relative error at most
+/// `rho` (the derivation there, from `ρ` on): what a GPU path with looser arithmetic is held to.
+pub fn error_bound(p: &McParams, paths: u64, rho: f64) -> Option<f64> {
+    let range = check_path_range(p).ok()?;
+    let u = f64::from(f32::EPSILON) / 2.0;
+    let x_max = p.s0 * range.extreme.exp();
     let (per_path, largest) = if p.payoff.is_digital() {
         (flipped_fraction(p, rho, u, paths), 1.0)
     } else {
@@ -804,6 +817,41 @@ pub fn rounding_bound(p: &McParams, paths: u64) -> Option<f64> {
         * (f64::EPSILON / 2.0)
         * largest;
     Some(p.discount() * (per_path + sums))
+}
+
+/// A bound on the gap between two prices of the same `paths` draws computed with different
+/// arithmetic, whose observed values `X` carry relative errors adding up to at most `rho`
+/// against exact arithmetic, given `mean`, one of them's undiscounted mean payoff (`None`
+/// outside [`check_path_range`]). Sharper than two [`error_bound`]s for the continuous payoffs,
+/// which it bounds by the paths that pay rather than by the largest `X`:
+///
+/// A path where neither pays adds nothing; elsewhere the payoffs differ by at most
+/// `|X̂_a − X̂_b| + 2u·|X̂ − K̂|` (the subtractions' rounding) `≤ ρ·X + 2u·X`. For a call on `X`
+/// a paying side has `X̂_a = payoff_a + K̂`, a side that does not pay `X̂_a ≤ K̂`, so
+/// `X ≤ (payoff_a + K(1+u))/(1−ρ)` either way, and the mean gap is at most
+/// `(ρ + 2u)/(1 − ρ)·(mean + K(1+u))`; for a put some side pays only where `X ≤ K(1+u)/(1−ρ)`,
+/// a mean gap of at most `(ρ + 2u)/(1 − ρ)·K(1+u)`. A digital's payoffs differ only where a
+/// path flips, counted as in [`rounding_bound`] (but for probability `e^-20`). The `f64` sums
+/// add the same negligible term as there. Times `e^{−rT}`.
+pub fn agreement_bound(p: &McParams, paths: u64, mean: f64, rho: f64) -> Option<f64> {
+    check_path_range(p).ok()?;
+    if rho >= 1.0 {
+        return Some(f64::INFINITY);
+    }
+    let u = f64::from(f32::EPSILON) / 2.0;
+    let k = p.strike * (1.0 + u);
+    let spread = (rho + 2.0 * u) / (1.0 - rho);
+    let (gap, largest) = if p.payoff.is_digital() {
+        (flipped_fraction(p, rho, u, paths), 1.0)
+    } else if p.payoff.is_put() {
+        (spread * k, k)
+    } else {
+        (spread * (mean + k), mean + k)
+    };
+    let sums = (block_paths(paths) as f64 / 64.0 + 64.0 + block_count(paths) as f64 + 2.0)
+        * f64::EPSILON
+        * largest;
+    Some(p.discount() * (gap + sums))
 }
 
 /// `ln(1/α)` for the probability `α` that more digitals flip than [`rounding_bound`] allows.

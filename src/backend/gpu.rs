@@ -13,15 +13,22 @@ use super::{
     no_arrays,
 };
 use crate::gpu::{
-    GpuArrays, GpuContext, GpuError, McGpu, NORMAL_ULPS, RooflineArray, RooflineGpu, StreamGpu,
-    WORKGROUP, ulp_distance,
+    GpuArrays, GpuContext, GpuError, McGpu, Multiply, NORMAL_ULPS, RooflineArray, RooflineGpu,
+    Space, StreamGpu, Tuning, native_path_error, ulp_distance,
 };
 use crate::kernels::{Element, StreamKernel};
+use crate::results::{Family, GpuPath, Launch, Precision, Shape};
 
 pub struct GpuBackend {
     ctx: GpuContext,
+    tuning: Tuning,
     stream: StreamGpu,
-    mc: McGpu,
+    /// The Monte Carlo kernels of each path, in `GpuPath::ALL` order.
+    mc: [McGpu; 2],
+    /// The path `simulate` prices with.
+    path: GpuPath,
+    /// Each family's launch shape (Monte Carlo: per path), the defaults until the harness tunes.
+    shapes: Shapes,
     roofline_gpu: RooflineGpu,
     roofline: Option<RooflineArray>,
     /// The roofline array last read back.
@@ -66,17 +73,39 @@ impl GpuElement for f64 {
     }
 }
 
+/// The launch shape of each family.
+#[derive(Clone, Copy, Debug)]
+struct Shapes {
+    stream: Shape,
+    dot: Shape,
+    mc: [Shape; 2],
+    roofline: Shape,
+}
+
 impl GpuBackend {
-    /// Builds the context (adapter `wanted`, or the preferred one) and every pipeline, once.
-    pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
+    /// Builds the context (adapter `wanted`, or the preferred one) and the modules, once;
+    /// `tuning` says whether the harness probes launch shapes.
+    pub fn new(wanted: Option<&str>, tuning: Tuning) -> Result<Self, GpuError> {
         let ctx = GpuContext::new(wanted)?;
         let stream = StreamGpu::new(&ctx)?;
-        let mc = McGpu::new(&ctx)?;
+        let mc = [
+            McGpu::new(&ctx, GpuPath::Mirror, Multiply::Halves)?,
+            McGpu::new(&ctx, GpuPath::Native, Multiply::native(&ctx))?,
+        ];
         let roofline_gpu = RooflineGpu::new(&ctx)?;
+        let shapes = Shapes {
+            stream: stream.space::<f32>(&ctx, Family::Stream).default_shape(),
+            dot: stream.space::<f64>(&ctx, Family::Dot).default_shape(),
+            mc: [0, 1].map(|i| mc[i].space(&ctx).default_shape()),
+            roofline: roofline_gpu.space(&ctx).default_shape(),
+        };
         Ok(GpuBackend {
             ctx,
+            tuning,
             stream,
             mc,
+            path: GpuPath::Mirror,
+            shapes,
             roofline_gpu,
             roofline: None,
             roofline_read: Vec::new(),
@@ -96,11 +125,21 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
 
     fn run(&mut self, kernel: StreamKernel, scalar: T, _stores: Stores) -> Result<Ran<f64>> {
         let arrays = self.arrays.as_mut().ok_or_else(no_arrays)?;
-        let (dot, time) = self.stream.run(&self.ctx, arrays, kernel, scalar)?;
+        let shape = self.shapes.of(kernel);
+        let (dot, time) = self.stream.run(&self.ctx, arrays, kernel, scalar, shape)?;
         Ok(Ran {
             value: dot,
             kernel_s: Some(time.best_estimate()),
         })
+    }
+
+    /// In place, on the same buffers (the tuner probes on the very arrays the timed runs use).
+    fn refill(&mut self, n: usize, init: [T; 3]) -> Result<()> {
+        self.read = None;
+        match &self.arrays {
+            Some(arrays) if arrays.len() == n => Ok(self.stream.refill(&self.ctx, arrays, init)?),
+            _ => self.init_arrays(n, init),
+        }
     }
 
     fn read_arrays(&mut self) -> Result<[Cow<'_, [T]>; 3]> {
@@ -129,7 +168,10 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
     ) -> Result<Option<EndToEnd<T>>> {
         let start = Instant::now();
         let mut arrays = self.stream.upload(&self.ctx, host, kernel)?;
-        let (dot, _) = self.stream.run(&self.ctx, &mut arrays, kernel, scalar)?;
+        let shape = self.shapes.of(kernel);
+        let (dot, _) = self
+            .stream
+            .run(&self.ctx, &mut arrays, kernel, scalar, shape)?;
         let output = match kernel.writes() {
             Some(i) => Output::Array(self.stream.read_array::<T>(&self.ctx, &arrays, i)?),
             // The run downloaded dot's partials and added them: that is its download.
@@ -147,21 +189,19 @@ impl<T: GpuElement> Stream<T> for GpuBackend {
         2.0 * reps as f64 * T::EPSILON
     }
 
-    /// Each invocation adds its grid-stride elements in order (at most ⌈n / (groups·256)⌉ terms),
-    /// the workgroup adds 256 partials as a binary tree (8 levels), and the host adds the
-    /// partials (at most one per 256 elements, plus one per window) in f64. All terms are
-    /// positive, so the relative error is at most (terms + 8 + 1) unit roundoffs of T, counting
-    /// the product's own rounding, plus (partials) unit roundoffs of f64; the bound is twice that
-    /// (machine epsilons are two unit roundoffs).
+    /// At the dot shape in use (`StreamGpu::dot_bound`).
     fn dot_bound(&self, n: usize) -> f64 {
-        let limits = self.ctx.limits();
-        let invocations =
-            u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(WORKGROUP);
-        let terms = (n as u64).div_ceil(invocations.max(1)) as f64;
-        let windows =
-            ((n * size_of::<T>()) as u64).div_ceil(limits.max_storage_buffer_binding_size.max(1));
-        let partials = (n as u64).div_ceil(u64::from(WORKGROUP)) + windows;
-        (terms + 8.0 + 1.0) * T::EPSILON + partials as f64 * f64::EPSILON
+        self.stream.dot_bound::<T>(&self.ctx, n, self.shapes.dot)
+    }
+}
+
+impl Shapes {
+    /// The shape a stream kernel runs with.
+    fn of(&self, kernel: StreamKernel) -> Shape {
+        match kernel {
+            StreamKernel::Dot => self.dot,
+            _ => self.stream,
+        }
     }
 }
 
@@ -173,26 +213,55 @@ impl MonteCarlo for GpuBackend {
         paths: u64,
         _progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<McSums>> {
-        let (sums, time) = self.mc.simulate(&self.ctx, params, paths)?;
+        let i = self.path as usize;
+        let (sums, time) = self.mc[i].simulate(&self.ctx, params, paths, self.shapes.mc[i])?;
         Ok(Ran {
             value: sums,
             kernel_s: Some(time.best_estimate()),
         })
     }
 
+    /// Every shape the tuner may pick must take the request, so that tuning cannot fail where
+    /// the default would run.
     fn check_mc(&self, params: &McParams, paths: u64) -> Result<()> {
         super::check_mc_params(params)?;
-        Ok(self.mc.check(params, paths)?)
+        for mc in &self.mc {
+            for shape in mc.space(&self.ctx).shapes() {
+                mc.check(params, paths, shape)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn mc_paths(&self) -> &'static [GpuPath] {
+        &GpuPath::ALL
+    }
+
+    fn select_mc_path(&mut self, path: GpuPath) {
+        self.path = path;
+    }
+
+    fn path_error(&self, params: &McParams, paths: u64) -> Option<f64> {
+        let max_groups = self.ctx.limits().max_compute_workgroups_per_dimension;
+        match self.path {
+            GpuPath::Mirror => None,
+            GpuPath::Native => native_path_error(
+                params,
+                paths,
+                self.shapes.mc[GpuPath::Native as usize],
+                max_groups,
+            ),
+        }
     }
 
     fn rng_agreement(&mut self, seed: u64) -> Result<Option<RngAgreement>> {
-        Ok(Some(rng_agreement(&self.ctx, &self.mc, seed)?))
+        Ok(Some(rng_agreement(&self.ctx, &mut self.mc[0], seed)?))
     }
 }
 
 /// Draws the GPU's Philox words and normals for the first paths of `seed` and compares them with
 /// `cpu_kernels`': the words must be equal; the normals within [`NORMAL_ULPS`].
-fn rng_agreement(ctx: &GpuContext, mc: &McGpu, seed: u64) -> Result<RngAgreement, GpuError> {
+fn rng_agreement(ctx: &GpuContext, mc: &mut McGpu, seed: u64) -> Result<RngAgreement, GpuError> {
     const QUADS: u32 = 4096;
     const STEPS: u32 = 4;
     // Paths 4m..4m+3 at step j use counter (m, 0, j, 0) under key (seed lo, seed hi).
@@ -243,7 +312,10 @@ impl Roofline for GpuBackend {
 
     fn roofline_run(&mut self, fmas: u32, alpha: f32, beta: f32) -> Result<Ran<()>> {
         let x = self.roofline.as_mut().ok_or_else(no_arrays)?;
-        let time = self.roofline_gpu.run(&self.ctx, x, fmas, alpha, beta)?;
+        let shape = self.shapes.roofline;
+        let time = self
+            .roofline_gpu
+            .run(&self.ctx, x, fmas, (alpha, beta), shape)?;
         Ok(Ran {
             value: (),
             kernel_s: Some(time.best_estimate()),
@@ -259,6 +331,13 @@ impl Roofline for GpuBackend {
     fn roofline_release(&mut self) {
         self.roofline = None;
         self.roofline_read = Vec::new();
+    }
+
+    fn roofline_refill(&mut self, n: usize, x: f32) -> Result<()> {
+        match &self.roofline {
+            Some(array) if array.len() == n => Ok(self.roofline_gpu.refill(&self.ctx, array, x)?),
+            _ => self.roofline_init(n, x),
+        }
     }
 
     /// WGSL's `fma` may be split by the driver into a multiply and an add (lavapipe does): one
@@ -284,5 +363,63 @@ impl Backend for GpuBackend {
 
     fn is_offload(&self) -> bool {
         true
+    }
+
+    fn launch_space(&self, family: Family, precision: Precision) -> Option<(Space, Tuning)> {
+        let space = match (family, precision) {
+            (Family::Stream | Family::Dot, Precision::F32) => {
+                self.stream.space::<f32>(&self.ctx, family)
+            }
+            (Family::Stream | Family::Dot, Precision::F64) => {
+                self.stream.space::<f64>(&self.ctx, family)
+            }
+            (Family::MonteCarlo, _) => self.mc[self.path as usize].space(&self.ctx),
+            (Family::Roofline, _) => self.roofline_gpu.space(&self.ctx),
+        };
+        Some((space, self.tuning))
+    }
+
+    fn set_shape(&mut self, family: Family, shape: Shape) {
+        match family {
+            Family::Stream => self.shapes.stream = shape,
+            Family::Dot => self.shapes.dot = shape,
+            Family::MonteCarlo => self.shapes.mc[self.path as usize] = shape,
+            Family::Roofline => self.shapes.roofline = shape,
+        }
+    }
+
+    fn launch(&self, family: Family, precision: Precision, n: u64) -> Option<Launch> {
+        let max_groups = self.ctx.limits().max_compute_workgroups_per_dimension;
+        let window = |elem: usize| crate::gpu::window_elements(&self.ctx, elem).min(n);
+        let (shape, groups) = match family {
+            Family::Stream | Family::Dot => {
+                let shape = if family == Family::Dot {
+                    self.shapes.dot
+                } else {
+                    self.shapes.stream
+                };
+                let items = window(precision.bytes()).div_ceil(u64::from(shape.width));
+                (shape, crate::gpu::launch::groups(shape, items, max_groups))
+            }
+            Family::MonteCarlo => {
+                let i = self.path as usize;
+                let shape = self.shapes.mc[i];
+                (shape, self.mc[i].grid(n, shape))
+            }
+            Family::Roofline => {
+                let shape = self.shapes.roofline;
+                let items = window(4).div_ceil(u64::from(shape.width));
+                (shape, crate::gpu::launch::groups(shape, items, max_groups))
+            }
+        };
+        Some(Launch {
+            family,
+            tuned: self.tuning == Tuning::Auto,
+            shape,
+            groups,
+            probed_on: None,
+            reduction: (family == Family::Dot).then(|| self.stream.reduction()),
+            probes: Vec::new(),
+        })
     }
 }

@@ -15,7 +15,9 @@ use cpu_kernels::stream::{Stores, dot_relative_error_bound};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::SharedArray;
+use crate::gpu::{Space, Tuning};
 use crate::kernels::{Element, StreamKernel};
+use crate::results::{Family, GpuPath, Launch, Precision, Shape};
 
 pub use engine::EngineBackend;
 pub use gpu::GpuBackend;
@@ -122,6 +124,19 @@ pub trait MonteCarlo {
         paths: u64,
         progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<McSums>>;
+    /// The ways the backend can price (the GPU's mirror and native paths); none where there is
+    /// one way, `cpu-kernels`' own.
+    fn mc_paths(&self) -> &'static [GpuPath] {
+        &[]
+    }
+    /// Prices with `path` from now on (one of [`MonteCarlo::mc_paths`]).
+    fn select_mc_path(&mut self, _path: GpuPath) {}
+    /// The largest relative error the current path's arithmetic gives a path's observed value
+    /// against exact arithmetic on the same draws, where it is not `cpu-kernels`' own
+    /// (`cpu_kernels::mc::path_rounding`): the GPU's native path.
+    fn path_error(&self, _params: &McParams, _paths: u64) -> Option<f64> {
+        None
+    }
     /// For a backend with its own implementation of the random numbers: whether its Philox words
     /// and normals agree with `cpu_kernels`' for `seed`. `None` where the backend runs
     /// `cpu_kernels` itself.
@@ -146,6 +161,10 @@ pub trait Roofline {
     /// The array as it is now, for validation.
     fn roofline_read(&mut self) -> Result<Cow<'_, [f32]>>;
     fn roofline_release(&mut self);
+    /// Sets the `n` elements back to `x` (what the launch tuner leaves behind it).
+    fn roofline_refill(&mut self, n: usize, x: f32) -> Result<()> {
+        self.roofline_init(n, x)
+    }
     /// The relative difference from the single-rounding replay each FMA may add: 0 where every
     /// FMA rounds once (the CPU's `mul_add`).
     fn fma_tolerance(&self) -> f64 {
@@ -171,6 +190,18 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     /// non-temporal stores); a GPU's stores are its driver's.
     fn chooses_stores(&self) -> bool {
         false
+    }
+    /// For a backend whose kernels' launch shape is its own to choose (the GPU): the shapes
+    /// `family` may launch with in `precision`, and whether to probe them (`--gpu-tune`). The
+    /// harness tunes through [`Backend::set_shape`] and the family's own runs.
+    fn launch_space(&self, _family: Family, _precision: Precision) -> Option<(Space, Tuning)> {
+        None
+    }
+    /// Launches `family`'s kernels at `shape` from now on (Monte Carlo: on the current path).
+    fn set_shape(&mut self, _family: Family, _shape: Shape) {}
+    /// How `family`'s kernels launch now over `n` elements (Monte Carlo: paths), with no probes.
+    fn launch(&self, _family: Family, _precision: Precision, _n: u64) -> Option<Launch> {
+        None
     }
 }
 
@@ -199,6 +230,8 @@ pub struct Setup<'a> {
     pub cores: &'a [CoreId],
     /// A substring of the GPU adapter's name; the preferred adapter when `None`.
     pub adapter: Option<&'a str>,
+    /// Whether the GPU's launch shapes are probed (`--gpu-tune`).
+    pub gpu_tune: Tuning,
 }
 
 impl BackendKind {
@@ -215,7 +248,7 @@ impl BackendKind {
         Ok(match self {
             BackendKind::Engine => Box::new(EngineBackend::new(setup.cores)?),
             BackendKind::Rayon => Box::new(RayonBackend::new(setup.cores)?),
-            BackendKind::Gpu => Box::new(GpuBackend::new(setup.adapter)?),
+            BackendKind::Gpu => Box::new(GpuBackend::new(setup.adapter, setup.gpu_tune)?),
         })
     }
 }

@@ -7,8 +7,11 @@ use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 
 use super::Progress;
 use crate::backend::Backend;
+use crate::gpu::launch::{self, Target};
 use crate::kernels::OptionKind;
-use crate::results::{CheckMethod, Market, McRow, Timing};
+use crate::results::{
+    CheckMethod, Family, GpuPath, Launch, Market, McRow, Precision, Shape, Timing,
+};
 
 /// A price further than this many standard errors from its reference is wrong, not unlucky
 /// (probability ~6e-5 for a correct estimator).
@@ -22,12 +25,15 @@ pub struct McConfig {
     pub reps: usize,
 }
 
-/// Prices the option `reps` times, checks that every repetition gave the very same sums, and
-/// validates the price: within `Z_LIMIT` standard errors of the closed form where one exists;
-/// arithmetic Asians have none, and are held to the bound AM ≥ GM gives against the geometric
-/// Asian's closed form (call ≥ geometric call, put ≤ geometric put).
-pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
+/// Prices the option `reps` times (with `path`, on a backend with several), checks that every
+/// repetition gave the very same sums, and validates the price ([`Verdict::of`]). On a backend
+/// whose launch shape is its own to choose, the tuner picks it first, on the same request.
+pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig, path: Option<GpuPath>) -> Result<McRow> {
     let (kind, threads) = (backend.kind(), backend.threads());
+    if let Some(path) = path {
+        backend.select_mc_path(path);
+    }
+    let launch = choose_launch(backend, cfg)?;
     let mut times = vec![0.0; cfg.reps];
     // Host clock around each call: for an offload device, parameters in, kernel, sums out.
     let mut walls = vec![0.0; cfg.reps];
@@ -37,7 +43,10 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
     // largest run to move it), advanced within each repetition as the backend reports batches.
     let unit = (1u64 << 40).min(u64::MAX / cfg.reps.max(1) as u64);
     let mut progress = Progress::percent(
-        &format!("mc {}", kind.name()),
+        &match path {
+            Some(path) => format!("mc {} {}", kind.name(), path.name()),
+            None => format!("mc {}", kind.name()),
+        },
         unit.saturating_mul(cfg.reps as u64),
     );
     for (rep, (time, wall)) in times.iter_mut().zip(&mut walls).enumerate() {
@@ -57,48 +66,16 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
     let timing = Timing::from_times(&mut times[1..]);
     let offload = backend.is_offload();
     let end_to_end_s = offload.then(|| Timing::from_times(&mut walls[1..]).median_s);
-    let (price, std_error) = sums.estimate(cfg.params.discount());
-    let reference = mc::closed_form(&cfg.params);
-    let rounding = mc::rounding_bound(&cfg.params, cfg.paths).unwrap_or(f64::INFINITY);
-    // Zero variance (every payoff 0, or σ so small that every path is the same) is legitimate:
-    // then, and whenever Z_LIMIT standard errors are below what the f32 path arithmetic can move
-    // the price, a z-score measures rounding, not luck. The check is then agreement within that
-    // rounding bound (plus the Z_LIMIT standard errors).
-    let method = if Z_LIMIT * std_error > rounding {
-        CheckMethod::ZScore
-    } else {
-        CheckMethod::ZeroVariance
-    };
-    let z_score = reference
-        .filter(|_| method == CheckMethod::ZScore)
-        .map(|r| (price - r) / std_error);
-
-    let (mut valid, mut check) = match reference {
-        Some(r) if method == CheckMethod::ZScore => {
-            let z = (price - r) / std_error;
-            (
-                z.abs() <= Z_LIMIT,
-                format!("z-score: closed form {r:.6}, z = {z:+.2}"),
-            )
-        }
-        Some(r) => zero_variance_check(&cfg.params, cfg.paths, sums, price, r, rounding),
-        None => am_gm_check(
-            &cfg.params,
-            cfg.paths,
-            sums,
-            price,
-            std_error,
-            rounding,
-            method,
-        ),
-    };
-    if sums.count != cfg.paths || !price.is_finite() || !std_error.is_finite() {
-        valid = false;
-        check = format!(
-            "{} paths summed of {}, price {price}, std error {std_error}",
-            sums.count, cfg.paths
-        );
-    }
+    let path_error = backend.path_error(&cfg.params, cfg.paths);
+    let Verdict {
+        price,
+        std_error,
+        reference,
+        z_score,
+        method,
+        mut valid,
+        mut check,
+    } = Verdict::of(cfg, sums, path_error);
     if !repeatable {
         valid = false;
         check = "repetitions of the same seed gave different sums".into();
@@ -131,7 +108,133 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig) -> Result<McRow> {
         sums: Some(sums.into()),
         kernel_s: offload.then_some(timing.median_s),
         end_to_end_s,
+        gpu_path: path,
+        path_error,
+        launch,
     })
+}
+
+/// The Monte Carlo launch, on backends whose launch shape is theirs to choose (the GPU): chosen
+/// by [`launch::choose`] on this very request, each probe's sums validated as a row's are.
+fn choose_launch(backend: &mut dyn Backend, cfg: &McConfig) -> Result<Option<Launch>> {
+    let Some((space, tuning)) = backend.launch_space(Family::MonteCarlo, Precision::F32) else {
+        return Ok(None);
+    };
+    let (shape, probes) = launch::choose(&space, tuning, &mut McTarget { backend, cfg })?;
+    backend.set_shape(Family::MonteCarlo, shape);
+    Ok(backend
+        .launch(Family::MonteCarlo, Precision::F32, cfg.paths)
+        .map(|l| Launch { probes, ..l }))
+}
+
+/// One Monte Carlo request as the launch tuner probes it.
+struct McTarget<'a> {
+    backend: &'a mut dyn Backend,
+    cfg: &'a McConfig,
+}
+
+impl McTarget<'_> {
+    fn run(&mut self, shape: Shape) -> Result<(McSums, f64)> {
+        self.backend.set_shape(Family::MonteCarlo, shape);
+        let start = Instant::now();
+        let ran = self
+            .backend
+            .simulate(&self.cfg.params, self.cfg.paths, &mut |_| {})?;
+        Ok((
+            ran.value,
+            ran.kernel_s.unwrap_or(start.elapsed().as_secs_f64()),
+        ))
+    }
+}
+
+impl Target for McTarget<'_> {
+    fn time(&mut self, shape: Shape) -> Result<f64> {
+        Ok(self.run(shape)?.1)
+    }
+
+    fn holds(&mut self, shape: Shape) -> Result<bool> {
+        let (sums, _) = self.run(shape)?;
+        let path_error = self.backend.path_error(&self.cfg.params, self.cfg.paths);
+        Ok(Verdict::of(self.cfg, sums, path_error).valid)
+    }
+}
+
+/// A price and how it was validated.
+struct Verdict {
+    price: f64,
+    std_error: f64,
+    reference: Option<f64>,
+    z_score: Option<f64>,
+    method: CheckMethod,
+    valid: bool,
+    check: String,
+}
+
+impl Verdict {
+    /// Validates the price of `sums`: within `Z_LIMIT` standard errors of the closed form where
+    /// one exists; arithmetic Asians have none, and are held to the bound AM ≥ GM gives against
+    /// the geometric Asian's closed form (call ≥ geometric call, put ≤ geometric put).
+    /// `path_error` is the backend's own arithmetic's, where it is not `cpu-kernels`'.
+    fn of(cfg: &McConfig, sums: McSums, path_error: Option<f64>) -> Verdict {
+        let (price, std_error) = sums.estimate(cfg.params.discount());
+        let reference = mc::closed_form(&cfg.params);
+        let cpu_rounding = mc::rounding_bound(&cfg.params, cfg.paths).unwrap_or(f64::INFINITY);
+        // Zero variance (every payoff 0, or σ so small that every path is the same) is
+        // legitimate: then, and whenever Z_LIMIT standard errors are below what the f32 path
+        // arithmetic of cpu-kernels can move the price, a z-score measures rounding, not luck.
+        // The check is then agreement within the rounding bound of the backend's arithmetic
+        // (plus the Z_LIMIT standard errors). Whether a z-score applies depends on the request,
+        // not on the backend, so every backend is held to the same kind of check.
+        let method = if Z_LIMIT * std_error > cpu_rounding {
+            CheckMethod::ZScore
+        } else {
+            CheckMethod::ZeroVariance
+        };
+        let rounding = match path_error {
+            Some(rho) => mc::error_bound(&cfg.params, cfg.paths, rho),
+            None => mc::rounding_bound(&cfg.params, cfg.paths),
+        }
+        .unwrap_or(f64::INFINITY);
+        let z_score = reference
+            .filter(|_| method == CheckMethod::ZScore)
+            .map(|r| (price - r) / std_error);
+
+        let (mut valid, mut check) = match reference {
+            Some(r) if method == CheckMethod::ZScore => {
+                let z = (price - r) / std_error;
+                (
+                    z.abs() <= Z_LIMIT,
+                    format!("z-score: closed form {r:.6}, z = {z:+.2}"),
+                )
+            }
+            Some(r) => zero_variance_check(&cfg.params, cfg.paths, sums, price, r, rounding),
+            None => am_gm_check(
+                &cfg.params,
+                cfg.paths,
+                sums,
+                price,
+                std_error,
+                rounding,
+                method,
+            ),
+        };
+        if sums.count != cfg.paths || !price.is_finite() || !std_error.is_finite() {
+            valid = false;
+            check = format!(
+                "{} paths summed of {}, price {price}, std error {std_error}",
+                sums.count, cfg.paths
+            );
+        }
+        Verdict {
+            price,
+            std_error,
+            reference,
+            z_score,
+            method,
+            valid,
+            check,
+        }
+    }
 }
 
 /// Probability below which a run whose every payoff is zero counts as implausible: the two-sided

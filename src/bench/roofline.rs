@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use super::Progress;
 use crate::backend::Backend;
-use crate::results::{Ceiling, MemoryLevel, Precision, RooflineRow, Timing};
+use crate::gpu::launch::{self, Target};
+use crate::results::{Ceiling, Family, Launch, MemoryLevel, Precision, RooflineRow, Shape, Timing};
 use anyhow::Result;
 use cpu_kernels::roofline::{roofline_bytes, roofline_flops, roofline_gold};
 
@@ -25,7 +26,9 @@ pub struct RooflineConfig {
 
 /// Runs every point of the sweep on `backend` and validates the array after each point against
 /// the scalar replay of every FMA applied so far (exact on the CPU; within the backend's
-/// `fma_tolerance` per FMA elsewhere).
+/// `fma_tolerance` per FMA elsewhere). On a backend whose launch shape is its own to choose, the
+/// tuner picks one per point first; it leaves the array holding the replay's value exactly, so
+/// the tolerance counts the FMAs applied since.
 pub fn run_roofline(backend: &mut dyn Backend, cfg: &RooflineConfig) -> Result<Vec<RooflineRow>> {
     let (kind, threads) = (backend.kind(), backend.threads());
     backend.roofline_init(cfg.n, X0)?;
@@ -38,6 +41,10 @@ pub fn run_roofline(backend: &mut dyn Backend, cfg: &RooflineConfig) -> Result<V
         (cfg.fmas.len() * cfg.reps) as u64,
     );
     for &fmas in &cfg.fmas {
+        let launch = choose_launch(backend, cfg.n, fmas, gold)?;
+        if launch.as_ref().is_some_and(|l| !l.probes.is_empty()) {
+            applied = 0;
+        }
         for time in &mut times {
             let start = Instant::now();
             let ran = backend.roofline_run(fmas, ALPHA, BETA)?;
@@ -63,11 +70,62 @@ pub fn run_roofline(backend: &mut dyn Backend, cfg: &RooflineConfig) -> Result<V
             timing,
             valid,
             check,
+            launch,
         });
     }
     drop(progress);
     backend.roofline_release();
     Ok(rows)
+}
+
+/// The launch of one point, on backends whose launch shape is theirs to choose: chosen by
+/// [`launch::choose`] on the real array, which holds `x` everywhere afterwards.
+fn choose_launch(backend: &mut dyn Backend, n: usize, fmas: u32, x: f32) -> Result<Option<Launch>> {
+    let Some((space, tuning)) = backend.launch_space(Family::Roofline, Precision::F32) else {
+        return Ok(None);
+    };
+    let mut target = RooflineTarget {
+        backend: &mut *backend,
+        n,
+        fmas,
+        x,
+    };
+    let (shape, probes) = launch::choose(&space, tuning, &mut target)?;
+    backend.set_shape(Family::Roofline, shape);
+    if !probes.is_empty() {
+        backend.roofline_refill(n, x)?;
+    }
+    Ok(backend
+        .launch(Family::Roofline, Precision::F32, n as u64)
+        .map(|l| Launch { probes, ..l }))
+}
+
+/// One roofline point as the launch tuner probes it.
+struct RooflineTarget<'a> {
+    backend: &'a mut dyn Backend,
+    n: usize,
+    fmas: u32,
+    /// What every element holds before the point.
+    x: f32,
+}
+
+impl Target for RooflineTarget<'_> {
+    fn time(&mut self, shape: Shape) -> Result<f64> {
+        self.backend.set_shape(Family::Roofline, shape);
+        let start = Instant::now();
+        let ran = self.backend.roofline_run(self.fmas, ALPHA, BETA)?;
+        Ok(ran.kernel_s.unwrap_or(start.elapsed().as_secs_f64()))
+    }
+
+    /// One run from `x`, against the replay of its FMAs.
+    fn holds(&mut self, shape: Shape) -> Result<bool> {
+        self.backend.set_shape(Family::Roofline, shape);
+        self.backend.roofline_refill(self.n, self.x)?;
+        self.backend.roofline_run(self.fmas, ALPHA, BETA)?;
+        let gold = roofline_gold(self.x, self.fmas, ALPHA, BETA);
+        let tolerance = self.backend.fma_tolerance() * f64::from(self.fmas);
+        Ok(check(&self.backend.roofline_read()?, gold, tolerance).0)
+    }
 }
 
 fn check(x: &[f32], gold: f32, tolerance: f64) -> (bool, String) {
@@ -136,6 +194,7 @@ mod tests {
             },
             valid: true,
             check: String::new(),
+            launch: None,
         }
     }
 

@@ -9,10 +9,11 @@ use cpu_kernels::stream::Stores;
 
 use super::Progress;
 use crate::backend::{Backend, Output, Stream};
+use crate::gpu::launch::{self, Target};
 use crate::kernels::{
     Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay, passes,
 };
-use crate::results::{StoreProbe, StreamRow, Timing};
+use crate::results::{Family, Launch, Shape, StoreProbe, StreamRow, Timing};
 
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
@@ -71,6 +72,7 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
 
     let scalar = T::from_f64(SCALAR);
     let (stores, probes) = choose_stores::<T, B>(backend, cfg, pass, init, scalar)?;
+    let launches = choose_launches::<T, B>(backend, cfg.n, pass, init, scalar)?;
     // Allocated before the timed loop: nothing is allocated between two timestamps.
     let mut times = vec![vec![0.0; pass.len()]; cfg.reps];
     let mut dot = f64::NAN;
@@ -144,6 +146,7 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 end_to_end_below_kernel: None,
                 stores: stores[k],
                 store_probe: probes[k],
+                launch: launches[k].clone(),
             };
             if backend.is_offload() {
                 row.set_device_times(end_to_end[k].as_ref().map(|(t, _)| *t));
@@ -230,6 +233,112 @@ fn choose_stores<T: Element, B: Backend + Stream<T> + ?Sized>(
             (Some(kind), Some(probe))
         })
         .unzip())
+}
+
+/// The launch each kernel of the pass runs with, on backends whose launch shape is theirs to
+/// choose (the GPU; `None` elsewhere). The element-wise kernels share one shape, probed with
+/// triad where the pass has it (else with its first element-wise kernel), and dot has its own;
+/// both are chosen by [`launch::choose`] on the very arrays the timed repetitions use, which are
+/// refilled with their initial values afterwards.
+fn choose_launches<T: Element, B: Backend + Stream<T> + ?Sized>(
+    backend: &mut B,
+    n: usize,
+    pass: &[StreamKernel],
+    init: [T; 3],
+    scalar: T,
+) -> Result<Vec<Option<Launch>>> {
+    let family = |k: StreamKernel| {
+        if k == StreamKernel::Dot {
+            Family::Dot
+        } else {
+            Family::Stream
+        }
+    };
+    let probed_with = |f: Family| {
+        let mut of_family = pass.iter().copied().filter(|&k| family(k) == f);
+        let first = of_family.next();
+        pass.iter()
+            .copied()
+            .find(|&k| k == StreamKernel::Triad)
+            .filter(|_| f == Family::Stream)
+            .or(first)
+    };
+    let mut launches = vec![None; pass.len()];
+    let mut probed = false;
+    for f in [Family::Stream, Family::Dot] {
+        let Some(kernel) = probed_with(f) else {
+            continue;
+        };
+        let Some((space, tuning)) = backend.launch_space(f, T::PRECISION) else {
+            continue;
+        };
+        let mut target = StreamTarget {
+            backend: &mut *backend,
+            family: f,
+            kernel,
+            scalar,
+            init,
+            n,
+        };
+        let (shape, probes) = launch::choose(&space, tuning, &mut target)?;
+        backend.set_shape(f, shape);
+        probed |= !probes.is_empty();
+        let Some(mut chosen) = backend.launch(f, T::PRECISION, n as u64) else {
+            continue;
+        };
+        chosen.probed_on = Some(kernel);
+        chosen.probes = probes;
+        for (slot, &k) in launches.iter_mut().zip(pass) {
+            if family(k) == f {
+                *slot = Some(chosen.clone());
+            }
+        }
+    }
+    if probed {
+        // The timed repetitions start from BabelStream's initial values, as if no probe had run.
+        Stream::<T>::refill(backend, n, init)?;
+    }
+    Ok(launches)
+}
+
+/// One stream kernel as the launch tuner probes it.
+struct StreamTarget<'a, T, B: ?Sized> {
+    backend: &'a mut B,
+    family: Family,
+    kernel: StreamKernel,
+    scalar: T,
+    init: [T; 3],
+    n: usize,
+}
+
+impl<T: Element, B: Backend + Stream<T> + ?Sized> Target for StreamTarget<'_, T, B> {
+    fn time(&mut self, shape: Shape) -> Result<f64> {
+        self.backend.set_shape(self.family, shape);
+        Ok(timed_run(&mut *self.backend, self.kernel, self.scalar, Stores::Cached)?.1)
+    }
+
+    /// One run from the initial values, checked as an end-to-end run's output is
+    /// ([`check_output`]).
+    fn holds(&mut self, shape: Shape) -> Result<bool> {
+        self.backend.set_shape(self.family, shape);
+        Stream::<T>::refill(&mut *self.backend, self.n, self.init)?;
+        let (value, _) = timed_run(&mut *self.backend, self.kernel, self.scalar, Stores::Cached)?;
+        let output = match self.kernel.writes() {
+            Some(i) => Output::Array(Stream::<T>::read_arrays(&mut *self.backend)?[i].to_vec()),
+            None => Output::Dot(value),
+        };
+        let tolerance = Stream::<T>::element_tolerance(&*self.backend, 1);
+        let dot_bound = Stream::<T>::dot_bound(&*self.backend, self.n);
+        Ok(check_output(
+            &output,
+            self.kernel,
+            self.scalar,
+            self.n,
+            tolerance,
+            dot_bound,
+        )
+        .is_ok())
+    }
 }
 
 /// Repetitions of the end-to-end measurement (upload, kernel, download), after one warm-up: each

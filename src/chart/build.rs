@@ -739,16 +739,23 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
                     continue;
                 }
                 let name = with_option(format!("{} — {backend}", run.name), *option);
-                let colour = palette.next();
                 if backend == BackendKind::Gpu {
-                    plot.levels.push(Level {
-                        label: format!("{name}, kernel only"),
-                        at: median(rows.iter().map(|r| r.paths_per_s / 1e6)),
-                        colour,
-                    });
+                    // One level per GPU path (mirror, native; none in older documents).
+                    let mut paths: Vec<_> = rows.iter().map(|r| r.gpu_path).collect();
+                    paths.dedup();
+                    for path in paths {
+                        let of_path = rows.iter().filter(|r| r.gpu_path == path);
+                        let path = path.map_or(String::new(), |p| format!(" {}", p.name()));
+                        plot.levels.push(Level {
+                            label: format!("{name}{path}, kernel only"),
+                            at: median(of_path.map(|r| r.paths_per_s / 1e6)),
+                            colour: palette.next(),
+                        });
+                    }
                     gpus.extend(gpu_name(run));
                     continue;
                 }
+                let colour = palette.next();
                 plot.series.push(Series {
                     label: name,
                     colour,

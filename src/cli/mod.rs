@@ -208,6 +208,11 @@ struct Common {
     /// The GPU adapter to use: a substring of its name (see `hexpylot devices`).
     #[arg(long)]
     adapter: Option<String>,
+    /// GPU launch shapes: `auto` probes workgroup sizes, widths and grids per kernel family on
+    /// the arrays about to be timed (untimed) and keeps the fastest valid one; `off` runs the
+    /// default (256-wide groups, one element per invocation).
+    #[arg(long, value_enum, default_value = "auto")]
+    gpu_tune: crate::gpu::Tuning,
     /// Print every row's table and each check in full.
     #[arg(long)]
     verbose: bool,
@@ -622,6 +627,9 @@ fn render(
             say!("{line}");
         }
     }
+    for line in report::launches(&doc) {
+        say!("{line}");
+    }
     for line in doc.sweep.iter().flat_map(|s| &s.findings).chain(notes) {
         say!("{line}");
     }
@@ -729,6 +737,7 @@ fn open(
     let setup = Setup {
         cores: &cores[..threads],
         adapter: common.adapter.as_deref(),
+        gpu_tune: common.gpu_tune,
     };
     let mut opened = Opened::none();
     for kind in dedup(kinds) {

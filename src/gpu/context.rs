@@ -22,6 +22,13 @@ const WAIT_LIMIT: Duration = Duration::from_secs(300);
 /// against copying 64 MiB, which takes milliseconds even at tens of GB/s.
 pub const STAGING_BYTES: u64 = 1 << 26;
 
+/// Elements every storage buffer has room for, for `n` of them: a whole number of vec4s, so that
+/// kernels loading two or four elements at a time never need a scalar tail (the padding is zero,
+/// and never read back).
+pub fn padded(n: usize) -> usize {
+    n.next_multiple_of(4)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
     #[error(
@@ -59,6 +66,8 @@ pub struct LimitsSummary {
     pub max_compute_workgroups_per_dimension: u32,
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroup_storage_size: u32,
+    /// 0 in documents written before the launch tuner.
+    pub max_compute_workgroup_size_x: u32,
 }
 
 /// One adapter as `devices` and the reports show it.
@@ -72,6 +81,13 @@ pub struct AdapterSummary {
     pub driver_info: String,
     pub timestamp_queries: bool,
     pub shader_f64: bool,
+    /// 64-bit integers in shaders (the native Philox multiply).
+    pub shader_int64: bool,
+    /// Subgroup operations (the dot product's subgroup reduction), and the subgroup sizes the
+    /// adapter may use.
+    pub subgroups: bool,
+    pub subgroup_min_size: u32,
+    pub subgroup_max_size: u32,
     pub limits: LimitsSummary,
 }
 
@@ -86,6 +102,10 @@ impl AdapterSummary {
             driver_info: info.driver_info,
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f64: features.contains(wgpu::Features::SHADER_F64),
+            shader_int64: features.contains(wgpu::Features::SHADER_INT64),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_min_size: info.subgroup_min_size,
+            subgroup_max_size: info.subgroup_max_size,
             limits: LimitsSummary {
                 max_buffer_size: limits.max_buffer_size,
                 max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
@@ -93,6 +113,7 @@ impl AdapterSummary {
                 max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
                 max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
                 max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+                max_compute_workgroup_size_x: limits.max_compute_workgroup_size_x,
             },
         }
     }
@@ -174,8 +195,8 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Picks the preferred adapter (or the first whose name contains `wanted`, ignoring case) and
-    /// requests a device with the adapter's own limits and, where offered, timestamp queries and
-    /// f64 shaders.
+    /// requests a device with the adapter's own limits and, where offered, timestamp queries,
+    /// f64 and 64-bit integer shaders and subgroups.
     pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
         let instance = instance();
         let mut found = enumerate(&instance);
@@ -198,7 +219,10 @@ impl GpuContext {
             });
         };
         let summary = AdapterSummary::of(adapter);
-        let wanted_features = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64;
+        let wanted_features = wgpu::Features::TIMESTAMP_QUERY
+            | wgpu::Features::SHADER_F64
+            | wgpu::Features::SHADER_INT64
+            | wgpu::Features::SUBGROUP;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("hexpylot"),
             required_features: adapter.features() & wanted_features,
@@ -326,57 +350,78 @@ impl GpuContext {
         Ok(())
     }
 
-    /// A storage buffer holding `data`, written through a mapping made at creation (no staging
-    /// copy).
+    /// A storage buffer holding `data` (and zeros up to [`padded`] elements), written through a
+    /// mapping made at creation (no staging copy).
     pub fn upload<T: Pod>(&self, label: &str, data: &[T]) -> Result<wgpu::Buffer, GpuError> {
-        let bytes = bytemuck::cast_slice(data);
-        self.check_buffer_size(label, bytes.len() as u64)?;
+        let buffer = self.storage::<T>(label, data.len(), true)?;
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        buffer
+            .get_mapped_range_mut(..bytes.len() as u64)
+            .map_err(|e| GpuError::failed(label, e))?
+            .copy_from_slice(bytes);
+        buffer.unmap();
+        Ok(buffer)
+    }
+
+    /// A zeroed storage buffer with room for `n` elements of `T`, [`padded`], mapped for writing
+    /// if `mapped`.
+    pub fn storage<T: Pod>(
+        &self,
+        label: &str,
+        n: usize,
+        mapped: bool,
+    ) -> Result<wgpu::Buffer, GpuError> {
+        let size = (padded(n) * size_of::<T>()) as u64;
+        self.check_buffer_size(label, size)?;
         self.scoped(label, || {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents: bytes,
-                    usage: wgpu::BufferUsages::STORAGE
-                        | wgpu::BufferUsages::COPY_SRC
-                        | wgpu::BufferUsages::COPY_DST,
-                })
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size.max(wgpu::COPY_BUFFER_ALIGNMENT),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: mapped,
+            })
         })
     }
 
-    /// A storage buffer of `n` copies of `value`, filled through a mapping made at creation, a
-    /// few MiB at a time (no host array of the buffer's size).
+    /// A storage buffer of `n` copies of `value` (zeros past them, up to [`padded`]).
     pub fn upload_filled<T: Pod>(
         &self,
         label: &str,
         n: usize,
         value: T,
     ) -> Result<wgpu::Buffer, GpuError> {
-        let size = (n * size_of::<T>()) as u64;
-        self.check_buffer_size(label, size)?;
-        let buffer = self.scoped(label, || {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: size.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: true,
-            })
-        })?;
+        let buffer = self.storage::<T>(label, n, false)?;
+        self.fill(label, &buffer, n, value)?;
+        Ok(buffer)
+    }
+
+    /// Sets the first `n` elements of `buffer` to `value` in place, a few MiB at a time through
+    /// the queue (no host array of the buffer's size), and waits for it: the launch tuner
+    /// restores the arrays it probed on this way, so the timed runs start from the initial values
+    /// on the very buffers they use.
+    pub fn fill<T: Pod>(
+        &self,
+        label: &str,
+        buffer: &wgpu::Buffer,
+        n: usize,
+        value: T,
+    ) -> Result<(), GpuError> {
         const CHUNK: usize = 1 << 22;
         let pattern = vec![value; (CHUNK / size_of::<T>()).max(1)];
         let pattern: &[u8] = bytemuck::cast_slice(&pattern);
-        let mut offset = 0u64;
-        while offset < size {
-            let len = (size - offset).min(pattern.len() as u64);
-            let mut view = buffer
-                .get_mapped_range_mut(offset..offset + len)
-                .map_err(|e| GpuError::failed(label, e))?;
-            view.copy_from_slice(&pattern[..len as usize]);
-            offset += len;
-        }
-        buffer.unmap();
-        Ok(buffer)
+        let size = (n * size_of::<T>()) as u64;
+        self.scoped(label, || {
+            let mut offset = 0u64;
+            while offset < size {
+                let len = (size - offset).min(pattern.len() as u64);
+                self.queue
+                    .write_buffer(buffer, offset, &pattern[..len as usize]);
+                offset += len;
+            }
+        })?;
+        self.submit_and_wait(label, None)
     }
 
     /// Copies `count` elements from `offset_elems` of `source` back to the host, through the
@@ -517,13 +562,39 @@ impl GpuContext {
         Ok(PassTime { wall_s, kernel_s })
     }
 
-    /// A compute pipeline over `module`'s `entry`, with an explicit bind-group layout.
+    /// A shader module of HexPylot's own WGSL, without the runtime bounds checks wgpu would add
+    /// to every buffer and workgroup-array access.
+    pub fn module(&self, label: &str, source: String) -> Result<wgpu::ShaderModule, GpuError> {
+        self.scoped(label, || {
+            let desc = wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            };
+            // SAFETY: wgpu requires that no access of a trusted module leave its binding. Every
+            // index in shaders/ is in range by construction: the stream, roofline, Philox and
+            // normals loops run `i < n` with n set by the host to the elements (or vectors) its
+            // binding holds (windows are bound whole, buffers padded to whole vec4s); Monte
+            // Carlo partials are written at `workgroup_id < groups`, which the host sizes the
+            // partial buffer for; workgroup arrays have WG entries, indexed by the local
+            // invocation index or subgroup id (< WG), and the tree halves stay below WG. The
+            // loops all terminate (`i += stride`, stride ≥ 1; `round < 10`; `k < fmas`). Every
+            // output is validated against the CPU (gold values, sums' counts) in every run.
+            unsafe {
+                self.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        })
+    }
+
+    /// A compute pipeline over `module`'s `entry`, with an explicit bind-group layout, and
+    /// `workgroup` invocations per workgroup (the shaders' `WG` override).
     pub fn pipeline(
         &self,
         label: &str,
         module: &wgpu::ShaderModule,
         entry: &str,
         layout: &wgpu::BindGroupLayout,
+        workgroup: u32,
     ) -> Result<wgpu::ComputePipeline, GpuError> {
         self.scoped(label, || {
             let pipeline_layout =
@@ -539,7 +610,10 @@ impl GpuContext {
                     layout: Some(&pipeline_layout),
                     module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[("WG", f64::from(workgroup))],
+                        ..Default::default()
+                    },
                     cache: None,
                 })
         })

@@ -1,8 +1,15 @@
-//! Monte Carlo option pricing on the GPU: the shaders in `shaders/philox.wgsl` and
-//! `shaders/montecarlo.wgsl` mirror `cpu_kernels::{philox, normal, math, mc}` operation for
-//! operation, so that for a seed the GPU draws the numbers the CPU draws and prices the same
-//! paths (bit for bit wherever the GPU's `sqrt` is correctly rounded, as lavapipe's is; WGSL
-//! allows it a few ulp).
+//! Monte Carlo option pricing on the GPU, two ways over the same entry points
+//! (`shaders/montecarlo.wgsl`):
+//!
+//! - the **mirror** (`shaders/mirror-math.wgsl`) follows `cpu_kernels::{philox, normal, math,
+//!   mc}` operation for operation, so that for a seed the GPU draws the numbers the CPU draws
+//!   and prices the same paths (bit for bit wherever the GPU's `sqrt` is correctly rounded, as
+//!   lavapipe's is; WGSL allows it a few ulp);
+//! - the **native** path (`shaders/native-math.wgsl`) draws from the same Philox words with
+//!   WGSL's built-in `log`, `sqrt`, `cos`, `sin` and `exp`, lets the compiler contract and
+//!   reassociate, and multiplies Philox's words in 64-bit integers where the adapter has
+//!   SHADER_INT64 (the 16-bit halves otherwise; both exact). It prices the CPU's paths with
+//!   looser rounding, bounded by [`native_path_error`].
 //!
 //! The sums are added differently: each invocation accumulates its paths' payoffs (and squares)
 //! in `f32` with two-sum, a workgroup folds its 256 `hi + lo` pairs in a fixed tree, and the host
@@ -14,18 +21,59 @@
 //! paths) the prices are held to. Squares are rounded to `f32` first (relative 2^-24 each), which
 //! moves the standard error by about as much and nothing else.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use bytemuck::{Pod, Zeroable};
-use cpu_kernels::mc::{Average, McParams, McSums};
+use cpu_kernels::mc::{self, Average, McParams, McSums, Z_MAX};
 
-use super::{GpuContext, GpuError, PassTime, WORKGROUP, groups};
+use super::launch::{self, DEFAULT_SHAPE, Space};
+use super::{GpuContext, GpuError, PassTime};
+use crate::results::{Family, GpuPath, Shape};
 
-/// Both shader files: WGSL has no includes, so the helpers are prepended to the entry points.
-const SOURCE: &str = concat!(
-    include_str!("../../shaders/philox.wgsl"),
-    include_str!("../../shaders/montecarlo.wgsl")
-);
+/// How Philox's 32×32→64-bit products are formed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Multiply {
+    /// From four 16-bit products (any adapter).
+    Halves,
+    /// Through `u64` (adapters with SHADER_INT64).
+    Int64,
+}
+
+impl Multiply {
+    /// The native path's choice on this adapter.
+    pub fn native(ctx: &GpuContext) -> Multiply {
+        if ctx.summary().shader_int64 {
+            Multiply::Int64
+        } else {
+            Multiply::Halves
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Multiply::Halves => "16-bit halves",
+            Multiply::Int64 => "64-bit integers",
+        }
+    }
+}
+
+/// One Monte Carlo module: WGSL has no includes, so the host puts the files together.
+fn source(path: GpuPath, multiply: Multiply) -> String {
+    [
+        match multiply {
+            Multiply::Halves => include_str!("../../shaders/mul-wide-halves.wgsl"),
+            Multiply::Int64 => include_str!("../../shaders/mul-wide-int64.wgsl"),
+        },
+        include_str!("../../shaders/philox.wgsl"),
+        match path {
+            GpuPath::Mirror => include_str!("../../shaders/mirror-math.wgsl"),
+            GpuPath::Native => include_str!("../../shaders/native-math.wgsl"),
+        },
+        include_str!("../../shaders/montecarlo.wgsl"),
+    ]
+    .concat()
+}
 
 /// Paths that share one Philox counter per step.
 const QUAD: u64 = 4;
@@ -84,31 +132,26 @@ struct Partial {
     _pad: u32,
 }
 
-/// One entry point: its bind-group layout, its pipeline, and its uniform buffer of parameters
-/// `P`, created once and rewritten with `queue.write_buffer` before each run. The queue orders
-/// such a write after the work submitted before it, so no earlier pass sees the new values.
+/// One entry point: its bind-group layout, its pipelines (one per workgroup size, built when
+/// first used), and its uniform buffer of parameters `P`, created once and rewritten with
+/// `queue.write_buffer` before each run. The queue orders such a write after the work submitted
+/// before it, so no earlier pass sees the new values.
 struct Kernel<P> {
+    entry: &'static str,
     layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
+    pipelines: HashMap<u32, wgpu::ComputePipeline>,
     params: wgpu::Buffer,
     /// The parameters' type: each run writes the struct its shader declares.
     _params: PhantomData<P>,
 }
 
 impl<P: Pod> Kernel<P> {
-    fn new(
-        ctx: &GpuContext,
-        module: &wgpu::ShaderModule,
-        entry: &str,
-        read_only: &[bool],
-    ) -> Result<Self, GpuError> {
-        let layout = ctx.layout(entry, read_only, true)?;
-        let pipeline = ctx.pipeline(entry, module, entry, &layout)?;
-        let params = ctx.uniform(entry, &P::zeroed())?;
+    fn new(ctx: &GpuContext, entry: &'static str, read_only: &[bool]) -> Result<Self, GpuError> {
         Ok(Kernel {
-            layout,
-            pipeline,
-            params,
+            entry,
+            layout: ctx.layout(entry, read_only, true)?,
+            pipelines: HashMap::new(),
+            params: ctx.uniform(entry, &P::zeroed())?,
             _params: PhantomData,
         })
     }
@@ -138,18 +181,24 @@ impl<P: Pod> Kernel<P> {
         })
     }
 
-    /// Writes `params` and runs one pass of `groups` workgroups over `bind_group`.
+    /// Writes `params` and runs one pass of `groups` workgroups of `workgroup` invocations over
+    /// `bind_group`.
     fn run(
-        &self,
+        &mut self,
         ctx: &GpuContext,
-        what: &str,
+        module: &wgpu::ShaderModule,
         params: &P,
         bind_group: &wgpu::BindGroup,
-        groups: u32,
+        (workgroup, groups): (u32, u32),
     ) -> Result<PassTime, GpuError> {
+        if !self.pipelines.contains_key(&workgroup) {
+            let pipeline = ctx.pipeline(self.entry, module, self.entry, &self.layout, workgroup)?;
+            self.pipelines.insert(workgroup, pipeline);
+        }
+        let pipeline = &self.pipelines[&workgroup];
         ctx.write(&self.params, bytemuck::bytes_of(params));
-        ctx.run_pass(what, |pass| {
-            pass.set_pipeline(&self.pipeline);
+        ctx.run_pass(self.entry, |pass| {
+            pass.set_pipeline(pipeline);
             pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(groups, 1, 1);
         })
@@ -165,9 +214,13 @@ struct Partials {
     bind_group: wgpu::BindGroup,
 }
 
-/// The Monte Carlo kernels on one [`GpuContext`]: the module, pipelines and parameter buffers are
-/// built once, the partial-sum buffer is kept (and grown) across [`McGpu::simulate`] calls.
+/// The Monte Carlo kernels of one path on one [`GpuContext`]: the module, pipelines and parameter
+/// buffers are built once, the partial-sum buffer is kept (and grown) across [`McGpu::simulate`]
+/// calls.
 pub struct McGpu {
+    path: GpuPath,
+    multiply: Multiply,
+    module: wgpu::ShaderModule,
     philox: Kernel<PhiloxParams>,
     normals: Kernel<NormalParams>,
     simulate: Kernel<SimParams>,
@@ -178,21 +231,49 @@ pub struct McGpu {
 }
 
 impl McGpu {
-    pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
-        let module = ctx.scoped("Monte Carlo shaders", || {
-            ctx.device()
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("montecarlo.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
-                })
-        })?;
+    /// The kernels of `path`, with Philox's products formed by `multiply` (the mirror uses the
+    /// halves, the native path [`Multiply::native`]; tests build every combination).
+    pub fn new(ctx: &GpuContext, path: GpuPath, multiply: Multiply) -> Result<Self, GpuError> {
+        if multiply == Multiply::Int64 && !ctx.summary().shader_int64 {
+            return Err(GpuError::Limit(format!(
+                "{} has no 64-bit integer shaders (SHADER_INT64)",
+                ctx.summary().name
+            )));
+        }
+        let label = format!("montecarlo.wgsl ({}, {})", path.name(), multiply.name());
         Ok(McGpu {
-            philox: Kernel::new(ctx, &module, "philox_words", &[true, false])?,
-            normals: Kernel::new(ctx, &module, "normals", &[false])?,
-            simulate: Kernel::new(ctx, &module, "simulate", &[false])?,
+            path,
+            multiply,
+            module: ctx.module(&label, source(path, multiply))?,
+            philox: Kernel::new(ctx, "philox_words", &[true, false])?,
+            normals: Kernel::new(ctx, "normals", &[false])?,
+            simulate: Kernel::new(ctx, "simulate", &[false])?,
             max_groups: ctx.limits().max_compute_workgroups_per_dimension,
             partials: None,
         })
+    }
+
+    pub fn path(&self) -> GpuPath {
+        self.path
+    }
+
+    pub fn multiply(&self) -> Multiply {
+        self.multiply
+    }
+
+    /// The shapes `simulate` may launch with: one 24-byte partial of workgroup memory per
+    /// invocation bounds the workgroup size.
+    pub fn space(&self, ctx: &GpuContext) -> Space {
+        Space::new(
+            Family::MonteCarlo,
+            ctx.limits(),
+            size_of::<Partial>() as u32,
+        )
+    }
+
+    /// Workgroups `simulate` launches for `paths` at `shape`.
+    pub fn grid(&self, paths: u64, shape: Shape) -> u32 {
+        launch::groups(shape, paths.div_ceil(QUAD), self.max_groups)
     }
 
     /// Caps every dispatch at `n` workgroups (at least 1, at most the device's limit), so that a
@@ -205,7 +286,7 @@ impl McGpu {
     /// Philox4x32-10 of each counter under `key`: `cpu_kernels::philox::philox4x32_10` on the
     /// GPU.
     pub fn philox(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         key: [u32; 2],
         counters: &[[u32; 4]],
@@ -228,16 +309,17 @@ impl McGpu {
             _pad: 0,
         };
         let bind_group = self.philox.bind(ctx, &[&input, &output])?;
-        let grid = groups(u64::from(count), self.max_groups);
+        let grid = launch::groups(DEFAULT_SHAPE, u64::from(count), self.max_groups);
+        let workgroup = (DEFAULT_SHAPE.workgroup, grid);
         self.philox
-            .run(ctx, "philox_words", &params, &bind_group, grid)?;
+            .run(ctx, &self.module, &params, &bind_group, workgroup)?;
         ctx.download("philox words", &output, 0, counters.len())
     }
 
     /// The normal draw of every path at every step, path-major (`z[path · steps + step]`):
     /// `cpu_kernels::mc::normal_at(seed, path, step)` on the GPU.
     pub fn normals(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         seed: u64,
         paths: u64,
@@ -263,27 +345,33 @@ impl McGpu {
             _pad: 0,
         };
         let bind_group = self.normals.bind(ctx, &[&output])?;
-        let grid = groups(paths.div_ceil(QUAD) * u64::from(steps), self.max_groups);
+        let grid = launch::groups(
+            DEFAULT_SHAPE,
+            paths.div_ceil(QUAD) * u64::from(steps),
+            self.max_groups,
+        );
+        let workgroup = (DEFAULT_SHAPE.workgroup, grid);
         self.normals
-            .run(ctx, "normals", &params, &bind_group, grid)?;
+            .run(ctx, &self.module, &params, &bind_group, workgroup)?;
         ctx.download("normals", &output, 0, count as usize)
     }
 
-    /// Checks, before anything runs, that [`McGpu::simulate`] can take this request.
-    pub fn check(&self, params: &McParams, paths: u64) -> Result<(), GpuError> {
+    /// Checks, before anything runs, that [`McGpu::simulate`] can take this request at `shape`.
+    pub fn check(&self, params: &McParams, paths: u64, shape: Shape) -> Result<(), GpuError> {
         if params.steps == 0 {
             return Err(GpuError::Limit(
                 "Monte Carlo needs at least one step (steps = 0)".to_string(),
             ));
         }
         let quads = paths.div_ceil(QUAD);
-        let grid = groups(quads, self.max_groups);
-        let invocations = u64::from(grid) * u64::from(WORKGROUP);
+        let grid = self.grid(paths, shape);
+        let workgroup = u64::from(shape.workgroup);
+        let invocations = u64::from(grid) * workgroup;
         // A workgroup counts its paths in a u32.
-        let max_per_invocation = u64::from(u32::MAX) / (QUAD * u64::from(WORKGROUP));
+        let max_per_invocation = u64::from(u32::MAX) / (QUAD * workgroup);
         if quads.div_ceil(invocations) > max_per_invocation {
             return Err(GpuError::Limit(format!(
-                "{paths} paths on a grid of {grid} workgroups: a workgroup counts its paths in 32 bits, so at most {} paths",
+                "{paths} paths on a grid of {grid} workgroups of {workgroup}: a workgroup counts its paths in 32 bits, so at most {} paths",
                 max_per_invocation * QUAD * invocations
             )));
         }
@@ -298,10 +386,11 @@ impl McGpu {
         ctx: &GpuContext,
         params: &McParams,
         paths: u64,
+        shape: Shape,
     ) -> Result<(McSums, PassTime), GpuError> {
-        self.check(params, paths)?;
+        self.check(params, paths, shape)?;
         let quads = paths.div_ceil(QUAD);
-        let grid = groups(quads, self.max_groups);
+        let grid = self.grid(paths, shape);
         let partials = self.partials(ctx, grid)?;
         let last = quads.wrapping_sub(1);
         let p = params;
@@ -329,9 +418,13 @@ impl McGpu {
             zero: 0,
             _pad: 0,
         };
-        let time = self
-            .simulate
-            .run(ctx, "simulate", &uniform, &partials.bind_group, grid)?;
+        let time = self.simulate.run(
+            ctx,
+            &self.module,
+            &uniform,
+            &partials.bind_group,
+            (shape.workgroup, grid),
+        )?;
         let parts: Vec<Partial> = ctx.download("partials", &partials.buffer, 0, grid as usize)?;
         let mut sums = McSums::default();
         for part in &parts {
@@ -366,6 +459,50 @@ impl McGpu {
             }
         }
     }
+}
+
+/// Two per-draw error terms of the native path, absolute, in the worst case WGSL allows (the
+/// spec's accuracy rules for f32 built-ins; real hardware is far more accurate):
+/// `log` is within 2^-21 absolute on [0.5, 2] and 3 ulp elsewhere, so `−2·ln u1` is off by at
+/// most 2^-20 on [0.5, 1] (r then moves by at most √2^-20 = 2^-10, at r → 0) and by 6u·|ln u1|
+/// ≤ 6u·16.7 below (r ≥ 1.18 there, so by under 10^-5); `sqrt` is 1/inverseSqrt, 2 + 2.5 ulp
+/// and the quotient's rounding (11u relative); `cos` and `sin` are within 2^-11 absolute on
+/// [−π, π], plus their argument's error, π·(2u2 − 1) rounded twice and π rounded to f32
+/// (under 6·10^-7); the product r·cos adds u·|z|. So |ẑ − z| ≤ 2^-10 + Z_MAX·(11u + 2^-11 +
+/// 6·10^-7 + u) = 3.8·10^-3, dominated by the sine and cosine bound.
+pub const NATIVE_DRAW_ERROR: f64 = {
+    const U: f64 = f32::EPSILON as f64 / 2.0;
+    const LN_HALF: f64 = 0.0009765625; // 2^-10
+    const TRIG: f64 = 0.00048828125; // 2^-11
+    LN_HALF + Z_MAX * (11.0 * U + TRIG + 6e-7 + U)
+};
+
+/// The largest relative error the native path's arithmetic gives the observed value `X` (the
+/// terminal price or the average) against exact arithmetic on the same draws, for `paths`
+/// paths at `shape`, or `None` outside `cpu_kernels::mc::check_path_range`:
+///
+/// - every draw is within [`NATIVE_DRAW_ERROR`] of the exact transform; `N` steps add
+///   `vol·|ẑ − z|` each to a log-price, and the geometric average of `y` no more, so `X` moves
+///   by a factor within `exp(N·vol·NATIVE_DRAW_ERROR)`;
+/// - WGSL's `exp` is within `3 + 2|x|` ulp, `|x| ≤ E` ([`cpu_kernels::mc::PathRange`]);
+/// - the remaining additions and products are the CPU's, in an order the compiler may change
+///   (contraction only removes roundings): `cpu_kernels::mc::path_rounding`;
+/// - the payoffs' `f32` sums: each invocation adds its paths' payoffs (`4·per_invocation`
+///   quads' worth, more where the grid is capped) and the workgroup tree adds log2(WG) levels,
+///   with no compensation the compiler must keep, so `(terms + log2 WG + 1)·u` relative of the
+///   sum of nonnegative payoffs, counted here as error in `X` (payoffs grow at most as fast).
+pub fn native_path_error(p: &McParams, paths: u64, shape: Shape, max_groups: u32) -> Option<f64> {
+    let range = mc::check_path_range(p).ok()?;
+    let u = f64::from(f32::EPSILON) / 2.0;
+    let n = f64::from(p.steps);
+    let vol = p.sigma * (p.maturity / n).sqrt();
+    let draws = (n * vol * NATIVE_DRAW_ERROR).exp_m1();
+    let exp = (3.0 + 2.0 * range.extreme) * 2.0 * u;
+    let quads = paths.div_ceil(QUAD);
+    let grid = launch::groups(shape, quads, max_groups);
+    let per_invocation = quads.div_ceil(u64::from(grid) * u64::from(shape.workgroup));
+    let sums = ((QUAD * per_invocation) as f64 + f64::from(shape.workgroup).log2() + 1.0) * u;
+    Some(mc::path_rounding(p)? + draws + exp + sums)
 }
 
 /// `(seed mod 2^32, seed div 2^32)`, the Philox key of every kernel.

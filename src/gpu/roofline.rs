@@ -1,11 +1,16 @@
 //! The roofline kernel on the GPU (`shaders/roofline.wgsl`): one f32 array, bound in windows like
-//! the stream arrays, put through `fmas` dependent FMAs per element.
+//! the stream arrays, put through `fmas` dependent FMAs per element; one module per width, one
+//! pipeline per width and workgroup size, built when first used.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::num::NonZeroU64;
 
 use bytemuck::{Pod, Zeroable};
 
+use super::launch::{self, Space};
 use super::{GpuContext, GpuError, PassTime, spans_of};
+use crate::results::{Family, Shape};
 
 const SOURCE: &str = include_str!("../../shaders/roofline.wgsl");
 
@@ -19,10 +24,11 @@ struct Params {
     beta: f32,
 }
 
-/// The roofline pipeline, built once per context.
+/// The roofline pipelines of one context.
 pub struct RooflineGpu {
     layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
+    modules: HashMap<u32, wgpu::ShaderModule>,
+    pipelines: HashMap<(u32, u32), wgpu::ComputePipeline>,
 }
 
 /// One device array and its windows.
@@ -35,37 +41,69 @@ pub struct RooflineArray {
 struct Window {
     bind_group: wgpu::BindGroup,
     params_buffer: wgpu::Buffer,
-    params: Params,
-    groups: u32,
+    /// What `params_buffer` holds now.
+    params: Option<Params>,
+    len: u64,
+}
+
+impl RooflineArray {
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
 }
 
 impl RooflineGpu {
     pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
-        let module = ctx.scoped("roofline.wgsl", || {
-            ctx.device()
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("roofline.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
-                })
-        })?;
-        let layout = ctx.layout("roofline", &[false], true)?;
-        let pipeline = ctx.pipeline("roofline", &module, "roofline", &layout)?;
-        Ok(RooflineGpu { layout, pipeline })
+        Ok(RooflineGpu {
+            layout: ctx.layout("roofline", &[false], true)?,
+            modules: HashMap::new(),
+            pipelines: HashMap::new(),
+        })
     }
 
-    /// A device array of `n` copies of `x0`, filled through a mapping made at creation.
+    /// The shapes the roofline kernel may launch with.
+    pub fn space(&self, ctx: &GpuContext) -> Space {
+        Space::new(Family::Roofline, ctx.limits(), 0)
+    }
+
+    fn pipeline(
+        &mut self,
+        ctx: &GpuContext,
+        shape: Shape,
+    ) -> Result<&wgpu::ComputePipeline, GpuError> {
+        let key = (shape.width, shape.workgroup);
+        if !self.pipelines.contains_key(&key) {
+            if let Entry::Vacant(slot) = self.modules.entry(shape.width) {
+                let vector = match shape.width {
+                    1 => "f32".to_string(),
+                    w => format!("vec{w}<f32>"),
+                };
+                let source = SOURCE.replacen("alias V = f32;", &format!("alias V = {vector};"), 1);
+                slot.insert(ctx.module(&format!("roofline.wgsl (width {})", shape.width), source)?);
+            }
+            let pipeline = ctx.pipeline(
+                "roofline",
+                &self.modules[&shape.width],
+                "roofline",
+                &self.layout,
+                shape.workgroup,
+            )?;
+            self.pipelines.insert(key, pipeline);
+        }
+        Ok(&self.pipelines[&key])
+    }
+
+    /// A device array of `n` copies of `x0`.
     pub fn alloc(&self, ctx: &GpuContext, n: usize, x0: f32) -> Result<RooflineArray, GpuError> {
         let buffer = ctx.upload_filled("roofline array", n, x0)?;
         let windows = spans_of(ctx, n, size_of::<f32>())
             .into_iter()
             .map(|span| {
-                let params = Params {
-                    n: span.len as u32,
-                    fmas: 0,
-                    alpha: 0.0,
-                    beta: 0.0,
-                };
-                let params_buffer = ctx.uniform("roofline params", &params)?;
+                let params_buffer = ctx.uniform("roofline params", &Params::zeroed())?;
                 let bind_group = ctx.scoped("roofline window", || {
                     ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some("roofline window"),
@@ -76,7 +114,9 @@ impl RooflineGpu {
                                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                                     buffer: &buffer,
                                     offset: span.start * 4,
-                                    size: NonZeroU64::new(span.len * 4),
+                                    size: NonZeroU64::new(
+                                        super::padded(span.len as usize) as u64 * 4,
+                                    ),
                                 }),
                             },
                             wgpu::BindGroupEntry {
@@ -89,45 +129,66 @@ impl RooflineGpu {
                 Ok(Window {
                     bind_group,
                     params_buffer,
-                    params,
-                    groups: span.groups,
+                    params: None,
+                    len: span.len,
                 })
             })
             .collect::<Result<_, GpuError>>()?;
         Ok(RooflineArray { buffer, windows, n })
     }
 
-    /// `fmas` times `x = fma(x, alpha, beta)` on every element, one pass over all windows.
+    /// Sets every element back to `x`, in place.
+    pub fn refill(&self, ctx: &GpuContext, array: &RooflineArray, x: f32) -> Result<(), GpuError> {
+        ctx.fill("roofline array", &array.buffer, array.n, x)
+    }
+
+    /// Workgroups of the first window's dispatch at `shape`.
+    pub fn first_groups(&self, ctx: &GpuContext, array: &RooflineArray, shape: Shape) -> u32 {
+        array.windows.first().map_or(0, |w| {
+            launch::groups(
+                shape,
+                w.len.div_ceil(u64::from(shape.width)),
+                ctx.limits().max_compute_workgroups_per_dimension,
+            )
+        })
+    }
+
+    /// `fmas` times `x = fma(x, alpha, beta)` on every element at `shape`, one pass over all
+    /// windows.
     pub fn run(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         array: &mut RooflineArray,
         fmas: u32,
-        alpha: f32,
-        beta: f32,
+        (alpha, beta): (f32, f32),
+        shape: Shape,
     ) -> Result<PassTime, GpuError> {
+        let max_groups = ctx.limits().max_compute_workgroups_per_dimension;
+        let mut grids = Vec::with_capacity(array.windows.len());
         for w in &mut array.windows {
             let params = Params {
+                n: w.len.div_ceil(u64::from(shape.width)) as u32,
                 fmas,
                 alpha,
                 beta,
-                ..w.params
             };
-            if params != w.params {
+            if w.params != Some(params) {
                 ctx.write(&w.params_buffer, bytemuck::bytes_of(&params));
-                w.params = params;
+                w.params = Some(params);
             }
+            grids.push(launch::groups(shape, u64::from(params.n), max_groups));
         }
+        let pipeline = self.pipeline(ctx, shape)?;
         ctx.run_pass("roofline", |pass| {
-            pass.set_pipeline(&self.pipeline);
-            for w in &array.windows {
+            pass.set_pipeline(pipeline);
+            for (w, &groups) in array.windows.iter().zip(&grids) {
                 pass.set_bind_group(0, &w.bind_group, &[]);
-                pass.dispatch_workgroups(w.groups, 1, 1);
+                pass.dispatch_workgroups(groups, 1, 1);
             }
         })
     }
 
-    /// The array, copied back through a MAP_READ staging buffer.
+    /// The array, copied back through the context's staging buffer.
     pub fn read(&self, ctx: &GpuContext, array: &RooflineArray) -> Result<Vec<f32>, GpuError> {
         ctx.download("roofline array", &array.buffer, 0, array.n)
     }
