@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Everything a GPU machine should record, in one call, from binaries built elsewhere: devices,
-# compare at its defaults and at 2^28 elements, the three sweeps, the GPU peer and the CPU peers at
-# every core, the charts; packed into at most 8 files under OUT (a tarball of everything, the two
-# compare documents, the four charts, a summary). Sized for 8 minutes on a 16-core H200 machine.
+# compare at its defaults (the launch tuner's choices and both GPU Monte Carlo paths, mirror and
+# native, are in its rows), the same with --gpu-tune off, compare at 2^28 elements, the four
+# sweeps (threads, sizes, roofline, transfer), the GPU peer and the CPU peers at every core, the
+# charts; packed into at most 8 files under OUT (a tarball of everything, the two compare
+# documents, four charts, a summary). Sized for 8 minutes on a 16-core H200 machine; every step
+# is time-limited, and no step starts past HEXPYLOT_DEVICE_BUDGET seconds (default 540) from the
+# start, so that the packing always happens inside one 10-minute device call.
 #
 # Usage: HEXPYLOT_BIN=path/to/release/hexpylot benches/device-run.sh OUT
 #   HEXPYLOT_DEVICE_QUICK=1   the same steps at tiny sizes (any machine, lavapipe included)
@@ -30,6 +34,7 @@ if [ "${HEXPYLOT_DEVICE_QUICK:-0}" = 1 ]; then
   threads_args=(--size 2^16 --paths 2^14 --reps 3)
   sizes_args=(--max-size 2^16)
   roofline_args=(--size 2^14 --max-fmas 8 --reps 2)
+  transfer_args=(--max-size 2^20 --reps 3 --dispatches 100)
   peer_n=65536 peer_paths=65536 gpu_peer_n=65536 gpu_peer_paths=65536
   limit=120
 else
@@ -41,6 +46,7 @@ else
   # host memory) would spend minutes on first touch and uploads.
   sizes_args=(--max-size 2^30)
   roofline_args=()
+  transfer_args=()
   peer_n=33554432 peer_paths=16777216 gpu_peer_n=134217728 gpu_peer_paths=268435456
   limit=150
 fi
@@ -56,10 +62,19 @@ summary=$res/summary.txt
 failed=0
 # step NAME SECONDS CMD...: runs CMD with its stdout in NAME.txt (stderr too, in NAME.err), bounded
 # by SECONDS, and records its status and duration; a failure does not stop the run.
+budget=${HEXPYLOT_DEVICE_BUDGET:-540}
 step() {
   local name=$1 seconds=$2
   shift 2
   local start=$SECONDS status
+  # What is left of the budget, less 20 s for the charts and the packing.
+  local left=$((budget - 20 - SECONDS))
+  if [ "$left" -lt 5 ]; then
+    printf '%-16s skipped: the %ds budget is spent\n' "$name" "$budget" >> "$summary"
+    failed=1
+    return 0
+  fi
+  [ "$seconds" -le "$left" ] || seconds=$left
   timeout --signal=INT --kill-after=10 "$seconds" "$@" > "$res/$name.txt" 2> "$res/$name.err"
   status=$?
   [ -s "$res/$name.err" ] || rm -f "$res/$name.err"
@@ -77,6 +92,8 @@ command -v nvidia-smi > /dev/null && nvidia-smi > "$res/nvidia-smi.txt" 2>&1
 
 step devices 60 "$bin" devices --json "$res/devices.json"
 step compare "$limit" "$bin" compare "${compare_args[@]}" --json "$res/compare.json"
+step compare-untuned "$limit" "$bin" compare "${compare_args[@]}" --gpu-tune off \
+  --json "$res/compare-untuned.json"
 step compare-2p28 "$limit" "$bin" compare "${big_args[@]}" --json "$res/compare-2p28.json"
 step sweep-threads "$limit" "$bin" sweep threads "${threads_args[@]}" \
   --json "$res/sweep-threads.json" --csv "$res/sweep-threads.csv"
@@ -84,6 +101,8 @@ step sweep-sizes "$limit" "$bin" sweep sizes "${sizes_args[@]}" \
   --json "$res/sweep-sizes.json" --csv "$res/sweep-sizes.csv"
 step sweep-roofline "$limit" "$bin" sweep roofline "${roofline_args[@]}" \
   --json "$res/sweep-roofline.json" --csv "$res/sweep-roofline.csv"
+step sweep-transfer "$limit" "$bin" sweep transfer "${transfer_args[@]}" \
+  --json "$res/sweep-transfer.json" --csv "$res/sweep-transfer.csv"
 step cpu-peers "$limit" bash "$here/benches/peers/run-cpu-peers.sh" "$threads" "$peer_n" "$peer_paths"
 if command -v python3 > /dev/null; then
   step gpu-peer "$limit" python3 "$here/benches/peers/gpu_peer.py" "$gpu_peer_n" "$gpu_peer_paths"

@@ -440,33 +440,39 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
 /// The GPU rows' launches, one line per family (per option and path for Monte Carlo, per point
 /// for the roofline): the shape, the grid, and what the tuner's probes gained over the default.
 pub fn launches(doc: &Document) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut add = |what: String, launch: &Launch| {
-        let line = format!("gpu launch, {what}: {}", describe_launch(launch));
-        if !lines.contains(&line) {
-            lines.push(line);
-        }
-    };
+    // Stream kernels sharing one launch (one pass, one family) are named together.
+    let mut stream: Vec<(&Launch, String, Vec<&str>)> = Vec::new();
     for r in &doc.stream {
-        if let Some(l) = &r.launch {
-            let what = match l.family {
-                crate::results::Family::Dot => "dot".to_string(),
-                _ => "copy, scale, add, triad, nstream".to_string(),
-            };
-            add(format!("{what} ({})", r.precision.name()), l);
+        let Some(l) = &r.launch else { continue };
+        let precision = r.precision.name().to_string();
+        match stream.iter_mut().find(|(o, p, _)| *o == l && *p == precision) {
+            Some((_, _, kernels)) => kernels.push(r.kernel.name()),
+            None => stream.push((l, precision, vec![r.kernel.name()])),
         }
     }
+    let mut lines: Vec<String> = stream
+        .iter()
+        .map(|(l, precision, kernels)| {
+            format!("gpu launch, {} ({precision}): {}", kernels.join(", "), describe_launch(l))
+        })
+        .collect();
     for r in &doc.mc {
         if let Some(l) = &r.launch {
-            let path = r
-                .gpu_path
-                .map_or(String::new(), |p| format!(" {}", p.name()));
-            add(format!("{}{path}", r.option.name()), l);
+            let path = r.gpu_path.map_or(String::new(), |p| format!(" {}", p.name()));
+            lines.push(format!(
+                "gpu launch, {}{path}: {}",
+                r.option.name(),
+                describe_launch(l)
+            ));
         }
     }
     for r in &doc.roofline {
         if let Some(l) = &r.launch {
-            add(format!("roofline {} FMAs", r.fmas), l);
+            lines.push(format!(
+                "gpu launch, roofline {} FMAs: {}",
+                r.fmas,
+                describe_launch(l)
+            ));
         }
     }
     lines

@@ -46,10 +46,12 @@ fn device_run_quick_packs_every_step_into_eight_files() {
     for step in [
         "devices",
         "compare ",
+        "compare-untuned",
         "compare-2p28",
         "sweep-threads",
         "sweep-sizes",
         "sweep-roofline",
+        "sweep-transfer",
         "cpu-peers",
         "gpu-peer",
         "chart",
@@ -67,6 +69,23 @@ fn device_run_quick_packs_every_step_into_eight_files() {
     let stream = compare["stream"].as_array().unwrap();
     assert!(!stream.is_empty());
     assert!(stream.iter().all(|r| r["valid"] == true));
+    // Where a GPU ran: both Monte Carlo paths, each GPU row with the tuner's launch.
+    if compare.get("gpu").is_some() {
+        let gpu_mc: Vec<&serde_json::Value> = compare["mc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["backend"] == "gpu")
+            .collect();
+        for path in ["mirror", "native"] {
+            assert!(gpu_mc.iter().any(|r| r["gpu_path"] == path), "{compare}");
+        }
+        let gpu_rows = stream.iter().filter(|r| r["backend"] == "gpu");
+        for r in gpu_rows.chain(gpu_mc.iter().copied()) {
+            assert_eq!(r["valid"], true, "{r}");
+            assert_eq!(r["launch"]["tuned"], true, "{r}");
+        }
+    }
     for png in [
         "memory-wall.png",
         "sizes.png",
@@ -89,6 +108,9 @@ fn device_run_quick_packs_every_step_into_eight_files() {
         "sweep-threads.json",
         "sweep-sizes.csv",
         "sweep-roofline.json",
+        "sweep-transfer.json",
+        "compare-untuned.json",
+        "charts/transfer.png",
         "gpu-peer.jsonl",
         "charts/roofline.png",
     ] {

@@ -279,7 +279,7 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         "{kernels:?}"
     );
     assert!(
-        stdout.contains("gpu launch, copy, scale, add, triad, nstream (f32): "),
+        stdout.contains("gpu launch, copy, scale, add, triad (f32): "),
         "{stdout}"
     );
 }
