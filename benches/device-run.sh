@@ -110,8 +110,9 @@ else
   echo '{"peer": "gpu-python", "skipped": "no python3 on PATH"}' > "$res/gpu-peer.txt"
   printf '%-16s exit %3d  %4ds  %s\n' gpu-peer 0 0 "skipped: no python3 on PATH" >> "$summary"
 fi
-mv "$res/cpu-peers.txt" "$res/peers-t$threads.jsonl"
-mv "$res/gpu-peer.txt" "$res/gpu-peer.jsonl"
+# (Absent when the budget ran out before the step.)
+[ -f "$res/cpu-peers.txt" ] && mv "$res/cpu-peers.txt" "$res/peers-t$threads.jsonl"
+[ -f "$res/gpu-peer.txt" ] && mv "$res/gpu-peer.txt" "$res/gpu-peer.jsonl"
 uptime >> "$summary"
 
 # Charts from whatever sweeps and peers produced figures (a peer file of skipped lines has none).
