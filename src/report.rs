@@ -445,7 +445,10 @@ pub fn launches(doc: &Document) -> Vec<String> {
     for r in &doc.stream {
         let Some(l) = &r.launch else { continue };
         let precision = r.precision.name().to_string();
-        match stream.iter_mut().find(|(o, p, _)| *o == l && *p == precision) {
+        match stream
+            .iter_mut()
+            .find(|(o, p, _)| *o == l && *p == precision)
+        {
             Some((_, _, kernels)) => kernels.push(r.kernel.name()),
             None => stream.push((l, precision, vec![r.kernel.name()])),
         }
@@ -453,12 +456,18 @@ pub fn launches(doc: &Document) -> Vec<String> {
     let mut lines: Vec<String> = stream
         .iter()
         .map(|(l, precision, kernels)| {
-            format!("gpu launch, {} ({precision}): {}", kernels.join(", "), describe_launch(l))
+            format!(
+                "gpu launch, {} ({precision}): {}",
+                kernels.join(", "),
+                describe_launch(l)
+            )
         })
         .collect();
     for r in &doc.mc {
         if let Some(l) = &r.launch {
-            let path = r.gpu_path.map_or(String::new(), |p| format!(" {}", p.name()));
+            let path = r
+                .gpu_path
+                .map_or(String::new(), |p| format!(" {}", p.name()));
             lines.push(format!(
                 "gpu launch, {}{path}: {}",
                 r.option.name(),
