@@ -210,6 +210,7 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
         let setup = Setup {
             cores: &cores[..t],
             adapter: None,
+            // CPU backends only (the GPU runs once, below): nothing to tune.
             gpu_tune: crate::gpu::Tuning::Off,
         };
         for &kind in &cpu {
