@@ -203,6 +203,16 @@ impl Shapes {
             _ => self.stream,
         }
     }
+
+    /// Where `family`'s shape is kept (Monte Carlo: `path`'s).
+    fn slot(&mut self, family: Family, path: GpuPath) -> &mut Shape {
+        match family {
+            Family::Stream => &mut self.stream,
+            Family::Dot => &mut self.dot,
+            Family::MonteCarlo => &mut self.mc[path as usize],
+            Family::Roofline => &mut self.roofline,
+        }
+    }
 }
 
 impl MonteCarlo for GpuBackend {
@@ -380,37 +390,24 @@ impl Backend for GpuBackend {
     }
 
     fn set_shape(&mut self, family: Family, shape: Shape) {
-        match family {
-            Family::Stream => self.shapes.stream = shape,
-            Family::Dot => self.shapes.dot = shape,
-            Family::MonteCarlo => self.shapes.mc[self.path as usize] = shape,
-            Family::Roofline => self.shapes.roofline = shape,
-        }
+        *self.shapes.slot(family, self.path) = shape;
     }
 
-    fn launch(&self, family: Family, precision: Precision, n: u64) -> Option<Launch> {
-        let max_groups = self.ctx.limits().max_compute_workgroups_per_dimension;
-        let window = |elem: usize| crate::gpu::window_elements(&self.ctx, elem).min(n);
-        let (shape, groups) = match family {
-            Family::Stream | Family::Dot => {
-                let shape = if family == Family::Dot {
-                    self.shapes.dot
-                } else {
-                    self.shapes.stream
-                };
-                let items = window(precision.bytes()).div_ceil(u64::from(shape.width));
-                (shape, crate::gpu::launch::groups(shape, items, max_groups))
-            }
-            Family::MonteCarlo => {
-                let i = self.path as usize;
-                let shape = self.shapes.mc[i];
-                (shape, self.mc[i].grid(n, shape))
-            }
-            Family::Roofline => {
-                let shape = self.shapes.roofline;
-                let items = window(4).div_ceil(u64::from(shape.width));
-                (shape, crate::gpu::launch::groups(shape, items, max_groups))
-            }
+    /// The groups of the first window's dispatch over the arrays allocated now (Monte Carlo:
+    /// the grid for `n` paths).
+    fn launch(&self, family: Family, n: u64) -> Option<Launch> {
+        let mut shapes = self.shapes;
+        let shape = *shapes.slot(family, self.path);
+        let groups = match family {
+            Family::Stream | Family::Dot => self
+                .arrays
+                .as_ref()
+                .map_or(0, |a| self.stream.first_groups(&self.ctx, a, shape)),
+            Family::MonteCarlo => self.mc[self.path as usize].grid(n, shape),
+            Family::Roofline => self
+                .roofline
+                .as_ref()
+                .map_or(0, |a| self.roofline_gpu.first_groups(&self.ctx, a, shape)),
         };
         Some(Launch {
             family,

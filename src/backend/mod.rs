@@ -199,8 +199,9 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     }
     /// Launches `family`'s kernels at `shape` from now on (Monte Carlo: on the current path).
     fn set_shape(&mut self, _family: Family, _shape: Shape) {}
-    /// How `family`'s kernels launch now over `n` elements (Monte Carlo: paths), with no probes.
-    fn launch(&self, _family: Family, _precision: Precision, _n: u64) -> Option<Launch> {
+    /// How `family`'s kernels launch now, over the arrays allocated (Monte Carlo: for `n`
+    /// paths), with no probes.
+    fn launch(&self, _family: Family, _n: u64) -> Option<Launch> {
         None
     }
 }

@@ -123,7 +123,7 @@ fn choose_launch(backend: &mut dyn Backend, cfg: &McConfig) -> Result<Option<Lau
     let (shape, probes) = launch::choose(&space, tuning, &mut McTarget { backend, cfg })?;
     backend.set_shape(Family::MonteCarlo, shape);
     Ok(backend
-        .launch(Family::MonteCarlo, Precision::F32, cfg.paths)
+        .launch(Family::MonteCarlo, cfg.paths)
         .map(|l| Launch { probes, ..l }))
 }
 

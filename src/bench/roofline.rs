@@ -96,7 +96,7 @@ fn choose_launch(backend: &mut dyn Backend, n: usize, fmas: u32, x: f32) -> Resu
         backend.roofline_refill(n, x)?;
     }
     Ok(backend
-        .launch(Family::Roofline, Precision::F32, n as u64)
+        .launch(Family::Roofline, 0)
         .map(|l| Launch { probes, ..l }))
 }
 

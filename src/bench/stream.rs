@@ -283,7 +283,7 @@ fn choose_launches<T: Element, B: Backend + Stream<T> + ?Sized>(
         let (shape, probes) = launch::choose(&space, tuning, &mut target)?;
         backend.set_shape(f, shape);
         probed |= !probes.is_empty();
-        let Some(mut chosen) = backend.launch(f, T::PRECISION, n as u64) else {
+        let Some(mut chosen) = backend.launch(f, 0) else {
             continue;
         };
         chosen.probed_on = Some(kernel);

@@ -46,7 +46,7 @@ pub(crate) struct Span {
 
 /// Elements of `elem` bytes in one full binding window: the largest storage binding, rounded
 /// down to an offset the device accepts and a whole number of vec4s.
-pub(crate) fn window_elements(ctx: &GpuContext, elem: usize) -> u64 {
+fn window_elements(ctx: &GpuContext, elem: usize) -> u64 {
     let limits = ctx.limits();
     let elem = elem as u64;
     let align = u64::from(limits.min_storage_buffer_offset_alignment)
