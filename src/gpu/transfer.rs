@@ -146,16 +146,7 @@ impl TransferGpu {
         // shows).
         let what = TransferKind::UploadWriteBuffer.name();
         let sent = pattern(words, 2);
-        let target = ctx.scoped(what, || {
-            ctx.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some(what),
-                size: bytes,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_DST
-                    | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            })
-        })?;
+        let target = ctx.storage::<u32>(what, words, false)?;
         times.clear();
         for _ in 0..reps {
             let start = Instant::now();
