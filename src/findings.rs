@@ -396,6 +396,7 @@ mod tests {
             stores: None,
             store_probe: None,
             launch: None,
+            scope: None,
         }
     }
 

@@ -11,11 +11,13 @@
 //!   [`machine`]: what the run ran on. [`cli`]: the command line.
 //! - [`output`]: output locations, checked before a run and written after it, atomically.
 //!   [`signals`]: SIGINT, SIGTERM and SIGHUP leave no temporary file behind.
+//! - [`cluster`]: the ranks of an MPI job (`--features mpi`), or this one process.
 
 pub mod backend;
 pub mod bench;
 pub mod chart;
 pub mod cli;
+pub mod cluster;
 pub mod diff;
 pub mod engine;
 pub mod findings;

@@ -51,7 +51,7 @@ impl Machine {
         });
         let load = System::load_average().map_or([0.0; 3], |l| [l.one, l.five, l.fifteen]);
         Machine {
-            hostname: System::host_name().unwrap_or_default(),
+            hostname: hostname(),
             os: System::long_os_version().unwrap_or_default(),
             kernel: System::kernel_version().unwrap_or_default(),
             cpu_model: cpu_model(),
@@ -221,4 +221,9 @@ mod tests {
         assert_eq!(parse_cache_size("12"), Some(12));
         assert_eq!(parse_cache_size("3X"), None);
     }
+}
+
+/// This host's name (empty where the system has none).
+pub fn hostname() -> String {
+    System::host_name().unwrap_or_default()
 }

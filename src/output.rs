@@ -420,10 +420,14 @@ macro_rules! say {
     };
 }
 
-/// One line of the report. A write error does not panic (as `println!` would) and does not stop
+/// One line of the report (rank 0's only, under MPI). A write error does not panic (as `println!` would) and does not stop
 /// the run, so that the results files are still written: a broken pipe silently ends the
 /// printing, any other error is reported once on stderr and makes the command exit 1.
 pub fn say(args: fmt::Arguments<'_>) {
+    // Under MPI rank 0 reports for the job.
+    if !crate::cluster::world().is_root() {
+        return;
+    }
     let line = format!("{args}\n");
     if REPORT_TO_STDERR.load(Ordering::Relaxed) {
         // Nowhere is left to report a failing stderr on.

@@ -9,7 +9,7 @@ use crate::gpu::AdapterSummary;
 use crate::machine::Machine;
 use crate::results::{
     BUSY_LOAD_PER_CORE, CompareRow, Document, Launch, McRow, NOISY_CV, Reduction, RooflineRow,
-    StreamRow, Timing, TransferRow, store_kind_name,
+    Scope, StreamRow, Timing, TransferRow, store_kind_name,
 };
 use cpu_kernels::stream::Stores;
 
@@ -264,20 +264,24 @@ pub fn adapters_table(adapters: &[AdapterSummary], chosen: Option<usize>) -> Tab
 }
 
 pub fn stream_table(rows: &[StreamRow]) -> Table {
-    let mut table = new_table(&[
-        "kernel",
-        "backend",
-        "prec",
-        "threads",
-        "n",
-        "GB/s median",
-        "GB/s best",
-        "median ms",
-        "spread",
-        "stores",
-        "vs rayon",
-        "valid",
-    ]);
+    let ranked = rows.iter().any(|r| r.scope.is_some());
+    let mut table = new_table(&scoped_header(
+        ranked,
+        &[
+            "kernel",
+            "backend",
+            "prec",
+            "threads",
+            "n",
+            "GB/s median",
+            "GB/s best",
+            "median ms",
+            "spread",
+            "stores",
+            "vs rayon",
+            "valid",
+        ],
+    ));
     for r in rows {
         // The engine's lead over rayon on the same kernel, precision, size and thread count: the
         // number the engine exists to move.
@@ -287,27 +291,57 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
                 o.backend == BackendKind::Rayon
                     && r.backend != BackendKind::Rayon
                     && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n)
+                    && o.scope == r.scope
                     && (r.backend == BackendKind::Gpu || o.threads == r.threads)
             })
             .map_or(String::new(), |o| {
                 format!("{:.2}x", r.gbs_median / o.gbs_median)
             });
-        table.add_row(vec![
-            Cell::new(r.kernel.name()),
-            Cell::new(r.backend.name()),
-            Cell::new(r.precision.name()),
-            num(threads(r.threads)),
-            num(r.n.to_string()),
-            num(format!("{:.2}", r.gbs_median)),
-            num(format!("{:.2}", r.gbs_best)),
-            num(format!("{:.4}", r.timing.median_s * 1e3)),
-            num(spread(&r.timing)),
-            Cell::new(stores_cell(r)),
-            num(vs_rayon),
-            Cell::new(valid(r.valid)),
-        ]);
+        table.add_row(with_scope(
+            &r.scope,
+            ranked,
+            vec![
+                Cell::new(r.kernel.name()),
+                Cell::new(r.backend.name()),
+                Cell::new(r.precision.name()),
+                num(threads(r.threads)),
+                num(r.n.to_string()),
+                num(format!("{:.2}", r.gbs_median)),
+                num(format!("{:.2}", r.gbs_best)),
+                num(format!("{:.4}", r.timing.median_s * 1e3)),
+                num(spread(&r.timing)),
+                Cell::new(stores_cell(r)),
+                num(vs_rayon),
+                Cell::new(valid(r.valid)),
+            ],
+        ));
     }
     table
+}
+
+/// Under MPI, the rank column after the first two: "job of N" for the job's row, "rank R
+/// (host)" for a rank's own.
+fn with_scope(scope: &Option<Scope>, ranked: bool, mut cells: Vec<Cell>) -> Vec<Cell> {
+    if ranked {
+        cells.insert(
+            2,
+            Cell::new(match scope {
+                Some(Scope::Aggregate { ranks }) => format!("job of {ranks}"),
+                Some(Scope::Rank { rank, host }) => format!("rank {rank} ({host})"),
+                None => "-".to_string(),
+            }),
+        );
+    }
+    cells
+}
+
+/// The header, with the rank column where [`with_scope`] puts it.
+fn scoped_header<'a>(ranked: bool, names: &[&'a str]) -> Vec<&'a str> {
+    let mut names = names.to_vec();
+    if ranked {
+        names.insert(2, "ranks");
+    }
+    names
 }
 
 /// The store kind, with the probe's margin when it was measured ("streaming 1.31x": streaming
@@ -350,40 +384,48 @@ pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
 }
 
 pub fn mc_table(rows: &[McRow]) -> Table {
-    let mut table = new_table(&[
-        "option",
-        "backend",
-        "threads",
-        "paths",
-        "steps",
-        "M paths/s",
-        "spread",
-        "price",
-        "std error",
-        "reference",
-        "z",
-        "valid",
-    ]);
+    let ranked = rows.iter().any(|r| r.scope.is_some());
+    let mut table = new_table(&scoped_header(
+        ranked,
+        &[
+            "option",
+            "backend",
+            "threads",
+            "paths",
+            "steps",
+            "M paths/s",
+            "spread",
+            "price",
+            "std error",
+            "reference",
+            "z",
+            "valid",
+        ],
+    ));
     for r in rows {
-        table.add_row(vec![
-            Cell::new(r.option.name()),
-            Cell::new(match r.gpu_path {
-                Some(p) => format!("{} {}", r.backend.name(), p.name()),
-                None => r.backend.name().to_string(),
-            }),
-            num(threads(r.threads)),
-            num(r.paths.to_string()),
-            num(r.steps.to_string()),
-            num(format!("{:.1}", r.paths_per_s / 1e6)),
-            num(spread(&r.timing)),
-            num(format!("{:.6}", r.price)),
-            num(format!("{:.6}", r.std_error)),
-            num(r
-                .reference
-                .map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
-            num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
-            Cell::new(valid(r.valid)),
-        ]);
+        table.add_row(with_scope(
+            &r.scope,
+            ranked,
+            vec![
+                Cell::new(r.option.name()),
+                Cell::new(match r.gpu_path {
+                    Some(p) => format!("{} {}", r.backend.name(), p.name()),
+                    None => r.backend.name().to_string(),
+                }),
+                num(threads(r.threads)),
+                num(r.paths.to_string()),
+                num(r.steps.to_string()),
+                num(format!("{:.1}", r.paths_per_s / 1e6)),
+                num(spread(&r.timing)),
+                num(format!("{:.6}", r.price)),
+                num(format!("{:.6}", r.std_error)),
+                num(r
+                    .reference
+                    .map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
+                num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
+                Cell::new(valid(r.valid)),
+            ],
+        ));
     }
     table
 }

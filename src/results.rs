@@ -16,6 +16,7 @@ use cpu_kernels::stream::Stores;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
+pub use crate::cluster::{JobInfo, Scope};
 use crate::gpu::AdapterSummary;
 use crate::kernels::{OptionKind, StreamKernel};
 use crate::machine::Machine;
@@ -183,6 +184,10 @@ pub struct StreamRow {
     /// GPU rows: the launch shape and the tuner's probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<Launch>,
+    /// Under MPI: one rank's own row, or the job's aggregate (`crate::cluster::Scope`); absent
+    /// for one process outside MPI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
 }
 
 impl StreamRow {
@@ -275,6 +280,36 @@ pub struct Sums {
     pub sum_sq: f64,
 }
 
+/// Whether a row's scope makes it the row of the whole run: one process's, or an MPI job's
+/// aggregate (not one rank's own).
+fn is_job(scope: &Option<Scope>) -> bool {
+    !matches!(scope, Some(Scope::Rank { .. }))
+}
+
+impl StreamRow {
+    /// The row of the whole run (not one rank's own): what compare, findings and charts use.
+    pub fn is_job_row(&self) -> bool {
+        is_job(&self.scope)
+    }
+}
+
+impl McRow {
+    /// The row of the whole run (not one rank's own): what compare, findings and charts use.
+    pub fn is_job_row(&self) -> bool {
+        is_job(&self.scope)
+    }
+}
+
+impl From<Sums> for McSums {
+    fn from(s: Sums) -> Self {
+        McSums {
+            count: s.count,
+            sum: s.sum,
+            sum_sq: s.sum_sq,
+        }
+    }
+}
+
 impl From<McSums> for Sums {
     fn from(s: McSums) -> Self {
         Sums {
@@ -327,6 +362,10 @@ pub struct McRow {
     pub path_error: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<Launch>,
+    /// Under MPI: one rank's own row, or the job's aggregate (`crate::cluster::Scope`); absent
+    /// for one process outside MPI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
 }
 
 impl McRow {
@@ -787,6 +826,9 @@ pub struct Document {
     pub transfer: Vec<TransferRow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// The MPI job the rows ran in; absent for one process outside MPI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi: Option<JobInfo>,
 }
 
 fn version_1() -> u32 {
@@ -838,6 +880,7 @@ impl Document {
             roofline: Vec::new(),
             transfer: Vec::new(),
             sweep: None,
+            mpi: crate::cluster::world().info(),
         }
     }
 
@@ -1008,6 +1051,7 @@ mod tests {
             stores: None,
             store_probe: None,
             launch: None,
+            scope: None,
         };
         let e2e = |s: f64| Some(Timing::from_times(&mut [s]));
         let mut below = row(0.060);

@@ -11,9 +11,11 @@
 //! - the `compare` rows (rates side by side, agreement, the bound).
 
 use cpu_kernels::mc;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendKind, RngAgreement};
 use crate::bench::{McConfig, RooflineConfig, StreamConfig, run_mc, run_roofline, run_stream};
+use crate::cluster;
 use crate::results::{
     Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, StreamRow, Unit,
 };
@@ -81,7 +83,7 @@ impl Collected {
         for cfg in &plan.mc {
             for &path in &paths {
                 match run_mc(backend, cfg, path) {
-                    Ok(row) => self.mc.push(row),
+                    Ok(rows) => self.mc.extend(rows),
                     Err(e) => {
                         let what = path.map_or("mc".to_string(), |p| format!("mc ({})", p.name()));
                         self.fail(format!("{}: {e:#}", on(&what, threads)));
@@ -110,6 +112,58 @@ impl Collected {
                 Err(e) => self.fail(format!("{}: {e:#}", on("random numbers", 0))),
             }
         }
+    }
+
+    /// Under MPI: every rank's own rows and failures brought to rank 0, after its own rows (the
+    /// job's and rank 0's), each other rank's failures named with the rank. For one process:
+    /// nothing.
+    pub fn gather_ranks(&mut self) {
+        #[derive(Serialize, Deserialize)]
+        struct RankRows {
+            stream: Vec<StreamRow>,
+            mc: Vec<McRow>,
+            failures: Vec<String>,
+        }
+        let world = cluster::world();
+        if !world.is_mpi() {
+            return;
+        }
+        let mine = RankRows {
+            stream: self
+                .stream
+                .iter()
+                .filter(|r| !r.is_job_row())
+                .cloned()
+                .collect(),
+            mc: self
+                .mc
+                .iter()
+                .filter(|r| !r.is_job_row())
+                .cloned()
+                .collect(),
+            failures: self.failures.clone(),
+        };
+        let every = world.gather(&mine);
+        for (rank, theirs) in every.into_iter().enumerate().skip(1) {
+            self.stream.extend(theirs.stream);
+            self.mc.extend(theirs.mc);
+            let host = world.host_of(rank);
+            self.failures.extend(
+                theirs
+                    .failures
+                    .into_iter()
+                    .map(|f| format!("rank {rank} ({host}): {f}")),
+            );
+        }
+        // Each backend's rows together: the job's, then rank by rank.
+        let place = |scope: &Option<cluster::Scope>| match scope {
+            Some(cluster::Scope::Rank { rank, .. }) => rank + 1,
+            _ => 0,
+        };
+        self.stream
+            .sort_by_key(|r| (r.backend, r.threads, r.kernel, place(&r.scope)));
+        self.mc
+            .sort_by_key(|r| (r.backend, r.gpu_path, r.threads, place(&r.scope)));
     }
 
     fn fail(&mut self, line: String) {
@@ -257,7 +311,7 @@ impl Collected {
         let find = |b: BackendKind| {
             self.stream
                 .iter()
-                .find(|r| r.kernel == kernel && r.backend == b)
+                .find(|r| r.kernel == kernel && r.backend == b && r.is_job_row())
         };
         let (engine, rayon, gpu) = (
             find(BackendKind::Engine),
@@ -267,7 +321,7 @@ impl Collected {
         let best = |backends: &[BackendKind]| {
             self.stream
                 .iter()
-                .filter(|r| backends.contains(&r.backend) && r.valid)
+                .filter(|r| backends.contains(&r.backend) && r.valid && r.is_job_row())
                 .map(|r| r.gbs_median)
                 .fold(0.0, f64::max)
         };
@@ -340,8 +394,12 @@ impl Collected {
     /// One row per GPU path (one row where no GPU ran).
     fn mc_rows(&self, cfg: &McConfig) -> Vec<CompareRow> {
         let option = crate::kernels::OptionKind::of(cfg.params.payoff);
-        let this =
-            |r: &&McRow| r.option == option && r.steps == cfg.params.steps && r.paths == cfg.paths;
+        let this = |r: &&McRow| {
+            r.option == option
+                && r.steps == cfg.params.steps
+                && r.paths == cfg.paths
+                && r.is_job_row()
+        };
         let find = |b: BackendKind| self.mc.iter().filter(this).find(|r| r.backend == b);
         let (engine, rayon) = (find(BackendKind::Engine), find(BackendKind::Rayon));
         let gpus: Vec<&McRow> = self
@@ -478,6 +536,7 @@ impl Agreement {
 fn same_request(a: &McRow, b: &McRow) -> bool {
     (a.option, a.steps, a.paths, a.seed) == (b.option, b.steps, b.paths, b.seed)
         && a.market == b.market
+        && a.scope == b.scope
 }
 
 fn yes(ok: bool) -> &'static str {

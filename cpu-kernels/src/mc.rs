@@ -196,6 +196,15 @@ pub fn block_count(paths: u64) -> usize {
     paths.div_ceil(block_paths(paths)) as usize
 }
 
+/// The paths (counters) of `blocks` of a run of `paths` paths: what a shard of the run
+/// simulates. Blocks start at multiples of [`BLOCK_PATHS`], so every shard starts on a whole
+/// Philox counter (four paths).
+pub fn block_span(paths: u64, blocks: &core::ops::Range<usize>) -> core::ops::Range<u64> {
+    let b = block_paths(paths);
+    let at = |block: usize| (block as u64).saturating_mul(b).min(paths);
+    at(blocks.start)..at(blocks.end)
+}
+
 /// Philox counters per group: the SIMD loop handles `4·LANES` paths at a time. Fixed (not chosen
 /// per SIMD width) because it sets the partial sums, hence the result bits.
 const LANES: usize = 16;

@@ -1,6 +1,7 @@
 //! The stream set and Monte Carlo on the HexPylot engine.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
@@ -88,19 +89,30 @@ impl MonteCarlo for EngineBackend {
         &mut self,
         params: &McParams,
         paths: u64,
+        blocks: Range<usize>,
+        sums: &mut Vec<McSums>,
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Ran<McSums>> {
+    ) -> Result<Ran<()>> {
         let engine = &mut self.engine;
         let threads = engine.threads();
-        let sums = simulate_batched(params, paths, threads, &mut self.tasks, progress, |tasks| {
-            engine.for_each_chunk(tasks, |_, _, mine: &mut [McTask]| {
-                for task in mine {
-                    task.run(params, paths);
-                }
-            })?;
-            Ok(())
-        })?;
-        Ok(Ran::host(sums))
+        simulate_batched(
+            params,
+            paths,
+            blocks,
+            threads,
+            &mut self.tasks,
+            sums,
+            progress,
+            |tasks| {
+                engine.for_each_chunk(tasks, |_, _, mine: &mut [McTask]| {
+                    for task in mine {
+                        task.run(params, paths);
+                    }
+                })?;
+                Ok(())
+            },
+        )?;
+        Ok(Ran::host(()))
     }
 }
 

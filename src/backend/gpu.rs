@@ -1,6 +1,7 @@
 //! The stream set and Monte Carlo on the GPU, through one wgpu context built once.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -221,12 +222,17 @@ impl MonteCarlo for GpuBackend {
         &mut self,
         params: &McParams,
         paths: u64,
+        blocks: Range<usize>,
+        sums: &mut Vec<McSums>,
         _progress: &mut dyn FnMut(f64),
-    ) -> Result<Ran<McSums>> {
+    ) -> Result<Ran<()>> {
         let i = self.path as usize;
-        let (sums, time) = self.mc[i].simulate(&self.ctx, params, paths, self.shapes.mc[i])?;
+        let span = cpu_kernels::mc::block_span(paths, &blocks);
+        let (piece, time) =
+            self.mc[i].simulate_range(&self.ctx, params, paths, span, self.shapes.mc[i])?;
+        sums.push(piece);
         Ok(Ran {
-            value: sums,
+            value: (),
             kernel_s: Some(time.best_estimate()),
         })
     }

@@ -6,6 +6,7 @@ mod gpu;
 mod rayon_pool;
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use anyhow::Result;
 use clap::ValueEnum;
@@ -114,16 +115,22 @@ pub trait Stream<T: Element> {
 
 /// The Monte Carlo benchmark's view of a backend.
 pub trait MonteCarlo {
-    /// Simulates `paths` paths and returns the undiscounted payoff sums. For CPU backends the sums
-    /// are bit-identical whatever the thread count (blocks summed in block order). `progress` is
-    /// told the fraction of the run done so far, between batches of work (CPU backends: [`simulate_batched`]),
-    /// so that a huge run shows progress within one repetition.
+    /// Simulates `blocks` of a run of `paths` paths (all of them, or one rank's share) and
+    /// appends their undiscounted payoff sums to `sums` in counter order, in pieces that merged
+    /// in order give the sums of the whole range: one piece per block on the CPU backends, so
+    /// that every rank's pieces merged in rank order give the very bits of one process (and,
+    /// blocks summed in block order, of any thread count); one piece for the range on the GPU,
+    /// whose workgroup sums follow its grid. `progress` is told the fraction of the range done
+    /// so far, between batches of work (CPU backends: [`simulate_batched`]), so that a huge run
+    /// shows progress within one repetition.
     fn simulate(
         &mut self,
         params: &McParams,
         paths: u64,
+        blocks: Range<usize>,
+        sums: &mut Vec<McSums>,
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Ran<McSums>>;
+    ) -> Result<Ran<()>>;
     /// The ways the backend can price (the GPU's mirror and native paths); none where there is
     /// one way, `cpu-kernels`' own.
     fn mc_paths(&self) -> &'static [GpuPath] {
@@ -334,36 +341,40 @@ impl McTask {
     }
 }
 
-/// The one batching mechanism of the CPU backends: the run's blocks in batches of about
+/// The one batching mechanism of the CPU backends: `blocks` of the run in batches of about
 /// `BATCH_PATH_STEPS` per thread, each batch run by `par` (the backend's threads, in parallel,
-/// each task once), its sums added to the total in block order (so the price is bit-identical
-/// for every thread count and backend, as with one pass over all blocks), and `progress` told
-/// the fraction done after each batch. Blocks of more than a batch's work (huge runs: 2^63 paths
-/// make 65536 blocks of 2^47; 2^31 steps make one group of 64 paths 2^37 path-steps) are
-/// advanced in slices of about `BATCH_PATH_STEPS`, one block per thread, through
-/// `cpu_kernels::mc::BlockRun::advance_work`. Memory stays bounded whatever `paths`: at most one task per
-/// block of a batch, reused across calls in `tasks`.
+/// each task once), each block's sums appended to `out` in block order (merged in that order
+/// they give the bits of one pass over the blocks, for every thread count and backend), and
+/// `progress` told the fraction done after each batch. Blocks of more than a batch's work (huge
+/// runs: 2^63 paths make 65536 blocks of 2^47; 2^31 steps make one group of 64 paths 2^37
+/// path-steps) are advanced in slices of about `BATCH_PATH_STEPS`, one block per thread,
+/// through `cpu_kernels::mc::BlockRun::advance_work`. Memory stays bounded whatever `paths`: at
+/// most one task per block of a batch, reused across calls in `tasks`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn simulate_batched(
     params: &McParams,
     paths: u64,
+    blocks: Range<usize>,
     threads: usize,
     tasks: &mut Vec<McTask>,
+    out: &mut Vec<McSums>,
     progress: &mut dyn FnMut(f64),
     mut par: impl FnMut(&mut [McTask]) -> Result<()>,
-) -> Result<McSums> {
-    let blocks = mc::block_count(paths);
+) -> Result<()> {
     let block_paths = mc::block_paths(paths);
+    let span = mc::block_span(paths, &blocks);
+    let total = (span.end - span.start).max(1) as f64;
     let steps = u64::from(params.steps.max(1));
-    let work = paths as f64 * steps as f64;
+    let work = total * steps as f64;
     let threads = threads.max(1);
-    let mut total = McSums::default();
-    let mut next = 0usize;
+    let mut done = 0u64;
+    let mut next = blocks.start;
     let whole_per_thread = BATCH_PATH_STEPS / block_paths.saturating_mul(steps);
-    while next < blocks {
+    while next < blocks.end {
         if whole_per_thread >= 1 {
             let count = (whole_per_thread as usize)
                 .saturating_mul(threads)
-                .min(blocks - next);
+                .min(blocks.end - next);
             tasks.clear();
             tasks.extend((next..next + count).map(|block| McTask::Whole {
                 block,
@@ -372,42 +383,54 @@ pub(crate) fn simulate_batched(
             par(&mut tasks[..])?;
             for t in tasks.iter() {
                 if let McTask::Whole { sums, .. } = t {
-                    total.merge(sums);
+                    done += sums.count;
+                    out.push(*sums);
                 }
             }
         } else {
-            let count = threads.min(blocks - next);
+            let count = threads.min(blocks.end - next);
             tasks.clear();
             tasks.extend((next..next + count).map(|block| McTask::Part {
                 run: Box::new(mc::BlockRun::new(paths, block)),
                 take: BATCH_PATH_STEPS,
             }));
-            let before = total.count as f64 * steps as f64;
+            let before = done as f64 * steps as f64;
             loop {
                 par(&mut tasks[..])?;
-                let (mut left, mut done) = (0u64, 0.0f64);
+                let (mut left, mut work_done) = (0u64, 0.0f64);
                 for t in tasks.iter() {
                     if let McTask::Part { run, .. } = t {
                         left += run.remaining();
-                        done += run.work_done(params.steps);
+                        work_done += run.work_done(params.steps);
                     }
                 }
                 if left == 0 {
                     break;
                 }
-                progress((before + done) / work);
+                progress((before + work_done) / work);
             }
             for t in tasks.iter() {
                 if let McTask::Part { run, .. } = t {
-                    total.merge(&run.finish());
+                    let sums = run.finish();
+                    done += sums.count;
+                    out.push(sums);
                 }
             }
         }
         // One task per block of the batch.
         next += tasks.len();
-        progress(total.count as f64 / paths as f64);
+        progress(done as f64 / total);
     }
-    Ok(total)
+    Ok(())
+}
+
+/// `pieces` merged in order: the sums of the range they cover.
+pub fn merged(pieces: &[McSums]) -> McSums {
+    let mut total = McSums::default();
+    for p in pieces {
+        total.merge(p);
+    }
+    total
 }
 
 #[cfg(test)]
@@ -416,8 +439,8 @@ mod tests {
     use cpu_kernels::mc::Payoff;
 
     /// Batches of whole blocks, and blocks cut into slices of paths or of steps, sum to the very
-    /// bits of one pass over every block in block order, for any thread count; progress rises
-    /// to 1.
+    /// bits of one pass over every block in block order, for any thread count and any split of
+    /// the blocks into ranks' shares; progress rises to 1.
     #[test]
     fn batches_give_the_bits_of_one_pass() {
         for (payoff, paths, steps) in [
@@ -434,26 +457,40 @@ mod tests {
             for block in 0..mc::block_count(paths) {
                 want.merge(&mc::simulate_block(&p, paths, block));
             }
+            let blocks = mc::block_count(paths);
             for threads in [1, 3] {
-                let mut seen = vec![];
-                let mut calls = 0;
-                let got = simulate_batched(
-                    &p,
-                    paths,
-                    threads,
-                    &mut Vec::new(),
-                    &mut |f| seen.push(f),
-                    |tasks| {
-                        calls += 1;
-                        tasks.iter_mut().for_each(|t| t.run(&p, paths));
-                        Ok(())
-                    },
-                )
-                .unwrap();
-                assert_eq!(got, want, "{payoff:?} {paths} {steps} on {threads}");
-                assert!(threads > 1 || calls > 1, "{payoff:?}: one batch only");
-                assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
-                assert_eq!(seen.last(), Some(&1.0));
+                // The whole run in one process, and in shares as ranks run it.
+                for ranks in [1, 2, 3] {
+                    let mut pieces = Vec::new();
+                    let mut calls = 0;
+                    for rank in 0..ranks {
+                        let mut seen = vec![];
+                        simulate_batched(
+                            &p,
+                            paths,
+                            crate::cluster::share(blocks, rank, ranks),
+                            threads,
+                            &mut Vec::new(),
+                            &mut pieces,
+                            &mut |f| seen.push(f),
+                            |tasks| {
+                                calls += 1;
+                                tasks.iter_mut().for_each(|t| t.run(&p, paths));
+                                Ok(())
+                            },
+                        )
+                        .unwrap();
+                        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+                        assert!(seen.is_empty() || seen.last() == Some(&1.0), "{seen:?}");
+                    }
+                    assert_eq!(pieces.len(), blocks);
+                    assert_eq!(
+                        merged(&pieces),
+                        want,
+                        "{payoff:?} {paths} {steps} on {threads} threads, {ranks} ranks"
+                    );
+                    assert!(threads > 1 || calls > 1, "{payoff:?}: one batch only");
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! pool with the same chunking the kernels use.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use anyhow::{Context, Result};
 use core_affinity::CoreId;
@@ -117,14 +118,18 @@ impl MonteCarlo for RayonBackend {
         &mut self,
         params: &McParams,
         paths: u64,
+        blocks: Range<usize>,
+        sums: &mut Vec<McSums>,
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Ran<McSums>> {
+    ) -> Result<Ran<()>> {
         let pool = &self.pool;
-        let sums = simulate_batched(
+        simulate_batched(
             params,
             paths,
+            blocks,
             self.threads,
             &mut self.tasks,
+            sums,
             progress,
             |tasks| {
                 pool.install(|| {
@@ -135,7 +140,7 @@ impl MonteCarlo for RayonBackend {
                 Ok(())
             },
         )?;
-        Ok(Ran::host(sums))
+        Ok(Ran::host(()))
     }
 }
 

@@ -1,16 +1,18 @@
 //! The Monte Carlo benchmark on one backend.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use anyhow::Result;
 use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 
 use super::Progress;
-use crate::backend::Backend;
+use crate::backend::{Backend, merged};
+use crate::cluster::{self, Scope};
 use crate::gpu::launch::{self, Target};
 use crate::kernels::OptionKind;
 use crate::results::{
-    CheckMethod, Family, GpuPath, Launch, Market, McRow, Precision, Shape, Timing,
+    CheckMethod, Family, GpuPath, Launch, Market, McRow, Precision, Shape, Sums, Timing,
 };
 
 /// A price further than this many standard errors from its reference is wrong, not unlucky
@@ -25,19 +27,53 @@ pub struct McConfig {
     pub reps: usize,
 }
 
+/// One rank's share of a run: its blocks, and the request as its rows price it (its paths).
+struct Share {
+    blocks: Range<usize>,
+    cfg: McConfig,
+}
+
+impl Share {
+    /// Rank `rank` of `ranks`'s share of `cfg` (the whole run for one process).
+    fn of(cfg: &McConfig, rank: usize, ranks: usize) -> Share {
+        let blocks = cluster::share(mc::block_count(cfg.paths), rank, ranks);
+        let span = mc::block_span(cfg.paths, &blocks);
+        Share {
+            blocks,
+            cfg: McConfig {
+                paths: span.end - span.start,
+                ..cfg.clone()
+            },
+        }
+    }
+}
+
 /// Prices the option `reps` times (with `path`, on a backend with several), checks that every
 /// repetition gave the very same sums, and validates the price ([`Verdict::of`]). On a backend
 /// whose launch shape is its own to choose, the tuner picks it first, on the same request.
-pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig, path: Option<GpuPath>) -> Result<McRow> {
-    let (kind, threads) = (backend.kind(), backend.threads());
+///
+/// Under MPI each rank simulates its share of the run's blocks ([`cluster::share`]), every
+/// repetition starting after a barrier; each rank's row prices its share, and rank 0 adds the
+/// job's row: every rank's block sums merged in rank and block order, the very bits of one
+/// process (CPU backends), each repetition timed by its slowest rank. One process outside MPI
+/// gives the one row it always gave.
+pub fn run_mc(
+    backend: &mut dyn Backend,
+    cfg: &McConfig,
+    path: Option<GpuPath>,
+) -> Result<Vec<McRow>> {
+    let cluster = cluster::world();
+    let kind = backend.kind();
     if let Some(path) = path {
         backend.select_mc_path(path);
     }
-    let launch = choose_launch(backend, cfg)?;
+    let share = Share::of(cfg, cluster.rank(), cluster.size());
+    let launch = choose_launch(backend, cfg, &share)?;
     let mut times = vec![0.0; cfg.reps];
     // Host clock around each call: for an offload device, parameters in, kernel, sums out.
     let mut walls = vec![0.0; cfg.reps];
-    let mut first: Option<McSums> = None;
+    let mut pieces = Vec::with_capacity(share.blocks.len());
+    let mut first: Option<Vec<McSums>> = None;
     let mut repeatable = true;
     // Progress in 2^40 units per repetition (fine enough for a batch of 2^24 path-steps of the
     // largest run to move it), advanced within each repetition as the backend reports batches.
@@ -54,94 +90,185 @@ pub fn run_mc(backend: &mut dyn Backend, cfg: &McConfig, path: Option<GpuPath>) 
         let mut report = |done: f64| {
             progress.set(base + (done.clamp(0.0, 1.0) * unit as f64) as u64);
         };
+        pieces.clear();
+        cluster.barrier();
         let start = Instant::now();
-        let ran = backend.simulate(&cfg.params, cfg.paths, &mut report)?;
+        let ran = backend.simulate(
+            &cfg.params,
+            cfg.paths,
+            share.blocks.clone(),
+            &mut pieces,
+            &mut report,
+        )?;
         *wall = start.elapsed().as_secs_f64();
         *time = ran.kernel_s.unwrap_or(*wall);
-        repeatable &= *first.get_or_insert(ran.value) == ran.value;
+        match &first {
+            Some(f) => repeatable &= *f == pieces,
+            None => first = Some(pieces.clone()),
+        }
         progress.set(base + unit);
     }
     drop(progress);
-    let sums = first.expect("at least one repetition");
-    let timing = Timing::from_times(&mut times[1..]);
-    let offload = backend.is_offload();
-    let end_to_end_s = offload.then(|| Timing::from_times(&mut walls[1..]).median_s);
-    let path_error = backend.path_error(&cfg.params, cfg.paths);
-    let Verdict {
-        price,
-        std_error,
-        reference,
-        z_score,
-        method,
-        mut valid,
-        mut check,
-    } = Verdict::of(cfg, sums, path_error);
-    if !repeatable {
-        valid = false;
-        check = "repetitions of the same seed gave different sums".into();
+    let pieces = first.expect("at least one repetition");
+    let row = |cfg: &McConfig, measured: Measured, scope: Option<Scope>| McRow {
+        launch: launch.clone(),
+        ..measured.row(backend, cfg, path, scope)
+    };
+    let mut rows = Vec::new();
+    // A rank whose share has no block (more ranks than blocks) prices nothing of its own.
+    if share.cfg.paths > 0 {
+        rows.push(row(
+            &share.cfg,
+            Measured {
+                sums: merged(&pieces),
+                times: times.clone(),
+                walls: walls.clone(),
+                repeatable,
+            },
+            cluster.rank_scope(),
+        ));
     }
-    let p = &cfg.params;
-    Ok(McRow {
-        option: OptionKind::of(p.payoff),
-        backend: kind,
-        threads,
-        paths: cfg.paths,
-        steps: p.steps,
-        seed: p.seed,
-        market: Some(Market {
-            s0: p.s0,
-            strike: p.strike,
-            rate: p.rate,
-            sigma: p.sigma,
-            maturity: p.maturity,
-        }),
-        reps: times.len() - 1,
-        timing,
-        paths_per_s: cfg.paths as f64 / timing.median_s,
-        price,
-        std_error,
-        reference,
-        z_score,
-        method,
-        check,
-        valid,
-        sums: Some(sums.into()),
-        kernel_s: offload.then_some(timing.median_s),
-        end_to_end_s,
-        gpu_path: path,
-        path_error,
-        launch,
-    })
+    if cluster.is_mpi() {
+        let reps = times.len();
+        let mut slowest = [times, walls].concat();
+        cluster.max(&mut slowest);
+        let repeatable = cluster.all(repeatable);
+        let mine: Vec<Sums> = pieces.iter().map(|&p| p.into()).collect();
+        let every = cluster.gather(&mine);
+        if cluster.is_root() {
+            let pieces: Vec<McSums> = every.into_iter().flatten().map(McSums::from).collect();
+            rows.push(row(
+                cfg,
+                Measured {
+                    sums: merged(&pieces),
+                    walls: slowest.split_off(reps),
+                    times: slowest,
+                    repeatable,
+                },
+                Some(Scope::Aggregate {
+                    ranks: cluster.size(),
+                }),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+/// What the repetitions of one request measured, before it is a row.
+struct Measured {
+    sums: McSums,
+    /// Per repetition, the warm-up first: the kernel's time, and the host clock around it.
+    times: Vec<f64>,
+    walls: Vec<f64>,
+    repeatable: bool,
+}
+
+impl Measured {
+    /// The row of `cfg` (the whole run, or one rank's share of it), validated.
+    fn row(
+        mut self,
+        backend: &dyn Backend,
+        cfg: &McConfig,
+        path: Option<GpuPath>,
+        scope: Option<Scope>,
+    ) -> McRow {
+        let timing = Timing::from_times(&mut self.times[1..]);
+        let offload = backend.is_offload();
+        let end_to_end_s = offload.then(|| Timing::from_times(&mut self.walls[1..]).median_s);
+        let path_error = backend.path_error(&cfg.params, cfg.paths);
+        let Verdict {
+            price,
+            std_error,
+            reference,
+            z_score,
+            method,
+            mut valid,
+            mut check,
+        } = Verdict::of(cfg, self.sums, path_error);
+        if !self.repeatable {
+            valid = false;
+            check = "repetitions of the same seed gave different sums".into();
+        }
+        let p = &cfg.params;
+        McRow {
+            option: OptionKind::of(p.payoff),
+            backend: backend.kind(),
+            threads: backend.threads(),
+            paths: cfg.paths,
+            steps: p.steps,
+            seed: p.seed,
+            market: Some(Market {
+                s0: p.s0,
+                strike: p.strike,
+                rate: p.rate,
+                sigma: p.sigma,
+                maturity: p.maturity,
+            }),
+            reps: self.times.len() - 1,
+            timing,
+            paths_per_s: cfg.paths as f64 / timing.median_s,
+            price,
+            std_error,
+            reference,
+            z_score,
+            method,
+            check,
+            valid,
+            sums: Some(self.sums.into()),
+            kernel_s: offload.then_some(timing.median_s),
+            end_to_end_s,
+            gpu_path: path,
+            path_error,
+            launch: None,
+            scope,
+        }
+    }
 }
 
 /// The Monte Carlo launch, on backends whose launch shape is theirs to choose (the GPU): chosen
-/// by [`launch::choose`] on this very request, each probe's sums validated as a row's are.
-fn choose_launch(backend: &mut dyn Backend, cfg: &McConfig) -> Result<Option<Launch>> {
+/// by [`launch::choose`] on this very request (this rank's share of it), each probe's sums
+/// validated as a row's are.
+fn choose_launch(
+    backend: &mut dyn Backend,
+    cfg: &McConfig,
+    share: &Share,
+) -> Result<Option<Launch>> {
     let Some((space, tuning)) = backend.launch_space(Family::MonteCarlo, Precision::F32) else {
         return Ok(None);
     };
-    let (shape, probes) = launch::choose(&space, tuning, &mut McTarget { backend, cfg })?;
+    let mut target = McTarget {
+        backend,
+        cfg,
+        share,
+    };
+    let (shape, probes) = launch::choose(&space, tuning, &mut target)?;
     backend.set_shape(Family::MonteCarlo, shape);
     Ok(backend
-        .launch(Family::MonteCarlo, cfg.paths)
+        .launch(Family::MonteCarlo, share.cfg.paths)
         .map(|l| Launch { probes, ..l }))
 }
 
-/// One Monte Carlo request as the launch tuner probes it.
+/// One rank's share of a Monte Carlo request as the launch tuner probes it.
 struct McTarget<'a> {
     backend: &'a mut dyn Backend,
     cfg: &'a McConfig,
+    share: &'a Share,
 }
 
 impl McTarget<'_> {
     fn run(&mut self, shape: Shape) -> Result<(McSums, f64)> {
         self.backend.set_shape(Family::MonteCarlo, shape);
+        let mut pieces = Vec::new();
         let start = Instant::now();
-        let ran = self
-            .backend
-            .simulate(&self.cfg.params, self.cfg.paths, &mut |_| {})?;
+        let ran = self.backend.simulate(
+            &self.cfg.params,
+            self.cfg.paths,
+            self.share.blocks.clone(),
+            &mut pieces,
+            &mut |_| {},
+        )?;
         Ok((
-            ran.value,
+            merged(&pieces),
             ran.kernel_s.unwrap_or(start.elapsed().as_secs_f64()),
         ))
     }
@@ -154,8 +281,9 @@ impl Target for McTarget<'_> {
 
     fn holds(&mut self, shape: Shape) -> Result<bool> {
         let (sums, _) = self.run(shape)?;
-        let path_error = self.backend.path_error(&self.cfg.params, self.cfg.paths);
-        Ok(Verdict::of(self.cfg, sums, path_error).valid)
+        let share = &self.share.cfg;
+        let path_error = self.backend.path_error(&share.params, share.paths);
+        Ok(Verdict::of(share, sums, path_error).valid)
     }
 }
 

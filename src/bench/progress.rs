@@ -43,7 +43,8 @@ impl Progress {
         Progress {
             bar,
             started: Instant::now(),
-            shown: false,
+            // Under MPI only rank 0 speaks for the job.
+            shown: !crate::cluster::world().is_root(),
         }
     }
 

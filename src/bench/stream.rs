@@ -81,9 +81,12 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
         &format!("stream {} {} {}", kind.name(), T::NAME, names.join(",")),
         cfg.reps as u64,
     );
+    let cluster = crate::cluster::world();
     for rep in &mut times {
         for ((time, &kernel), &kind) in rep.iter_mut().zip(pass).zip(&stores) {
             let value;
+            // Under MPI every rank starts each kernel together (a no-op for one process).
+            cluster.barrier();
             (value, *time) = timed_run(backend, kernel, scalar, kind.unwrap_or(Stores::Cached))?;
             if kernel == StreamKernel::Dot {
                 dot = value;
@@ -107,7 +110,7 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
         vec![None; pass.len()]
     };
 
-    Ok(pass
+    let rows: Vec<StreamRow> = pass
         .iter()
         .enumerate()
         .map(|(k, &kernel)| {
@@ -147,13 +150,70 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 stores: stores[k],
                 store_probe: probes[k],
                 launch: launches[k].clone(),
+                scope: None,
             };
             if backend.is_offload() {
                 row.set_device_times(end_to_end[k].as_ref().map(|(t, _)| *t));
             }
             row
         })
-        .collect())
+        .collect();
+    Ok(if cluster.is_mpi() {
+        with_job_rows(rows, &times, size_of::<T>())
+    } else {
+        rows
+    })
+}
+
+/// Under MPI: this rank's rows, marked as its own, and at rank 0 the job's row of each kernel
+/// after them: all ranks' elements and bytes, each repetition timed by its slowest rank (so the
+/// rate is all bytes moved over the time the last rank took), valid only where every rank's
+/// arrays are. `times` are this rank's, per repetition and kernel, the warm-up first.
+fn with_job_rows(mut rows: Vec<StreamRow>, times: &[Vec<f64>], elem: usize) -> Vec<StreamRow> {
+    let cluster = crate::cluster::world();
+    let mut slowest: Vec<f64> = times.iter().flatten().copied().collect();
+    cluster.max(&mut slowest);
+    let mut n = [rows.first().map_or(0.0, |r| r.n as f64)];
+    cluster.sum(&mut n);
+    let mut errors: Vec<f64> = rows.iter().map(|r| r.max_rel_err.unwrap_or(0.0)).collect();
+    cluster.max(&mut errors);
+    let valid: Vec<bool> = rows.iter().map(|r| cluster.all(r.valid)).collect();
+    let scope = cluster.rank_scope();
+    let mut job = Vec::new();
+    for (k, row) in rows.iter_mut().enumerate() {
+        row.scope = scope.clone();
+        if !cluster.is_root() {
+            continue;
+        }
+        let per_rep = slowest.len() / times.len().max(1);
+        let mut column: Vec<f64> = slowest.chunks(per_rep).skip(1).map(|rep| rep[k]).collect();
+        let timing = Timing::from_times(&mut column);
+        let total = n[0] as usize;
+        let bytes = row.kernel.bytes(total, elem);
+        job.push(StreamRow {
+            n: total,
+            bytes_per_rep: bytes,
+            timing,
+            gbs_median: bytes as f64 / timing.median_s / 1e9,
+            gbs_best: bytes as f64 / timing.min_s / 1e9,
+            valid: valid[k],
+            check: if valid[k] {
+                format!("every rank's arrays validated ({})", row.check)
+            } else {
+                "some rank's arrays failed validation: see the rank rows".to_string()
+            },
+            max_rel_err: valid[k].then_some(errors[k]),
+            kernel_s: row.kernel_s.map(|_| timing.median_s),
+            end_to_end_s: None,
+            end_to_end_below_kernel: None,
+            scope: Some(crate::cluster::Scope::Aggregate {
+                ranks: cluster.size(),
+            }),
+            ..row.clone()
+        });
+    }
+    rows.extend(job);
+    rows
 }
 
 /// One run of `kernel`: its value (the dot product, or 0) and its time, the device's own where

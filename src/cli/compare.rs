@@ -70,7 +70,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
         machine.cpu_model
     );
 
-    let mut collected = run_all(&mut opened, &plan);
+    let mut collected = run_all(&mut opened, &plan)?;
     let rows = collected.compare_rows(&StreamKernel::ALL, &plan.mc, &ceilings);
     for r in rows.iter().filter(|r| !r.agrees) {
         collected

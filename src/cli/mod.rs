@@ -23,6 +23,7 @@ use cpu_kernels::mc::McParams;
 
 use crate::backend::{Backend, BackendKind, Setup, Stream};
 use crate::bench::{McConfig, StreamConfig};
+use crate::cluster::{Agreed, Ready};
 use crate::gpu::GpuError;
 use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
@@ -113,7 +114,7 @@ struct CompareArgs {
     #[arg(long)]
     roofline: Option<PathBuf>,
     #[command(flatten)]
-    stores: StoresArg,
+    stores: StreamSetArg,
     #[command(flatten)]
     common: Common,
 }
@@ -140,7 +141,7 @@ struct StreamArgs {
     #[arg(long, default_value = "100", value_parser = parse::positive, allow_hyphen_values = true)]
     reps: usize,
     #[command(flatten)]
-    stores: StoresArg,
+    stores: StreamSetArg,
     #[command(flatten)]
     common: Common,
 }
@@ -218,9 +219,22 @@ struct Common {
     verbose: bool,
 }
 
-/// `--stores`, on every command that runs the stream set.
+/// How a stream-set run is split across an MPI job's ranks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scaling {
+    /// Each rank its own arrays of `--size` elements: the job moves ranks × the bytes.
+    Weak,
+    /// `--size` elements split across the ranks.
+    Strong,
+}
+
+/// `--stores` and `--scaling`, on every command that runs the stream set.
 #[derive(Args, Debug)]
-struct StoresArg {
+struct StreamSetArg {
+    /// Under MPI: `weak` gives every rank arrays of `--size` elements, `strong` splits `--size`
+    /// across the ranks (one process runs `--size` either way).
+    #[arg(long, value_enum, default_value = "weak")]
+    scaling: Scaling,
     /// Store kind of the CPU backends' element-wise kernels: `auto` measures cached and
     /// non-temporal stores per kernel on the arrays about to be timed (untimed probe) and keeps
     /// the faster; `cached` or `streaming` fixes it.
@@ -250,31 +264,121 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub fn main() -> ExitCode {
     // Before any other thread exists: every thread must inherit the blocked signals.
     crate::signals::install();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
+    // Dropped last, after the exit code is known: under MPI that finalises the job.
+    let _session = match crate::cluster::start() {
+        Ok(session) => session,
         Err(e) => {
-            eprintln!("{}", one_line(&e.render().to_string()));
-            return ExitCode::from(2);
+            eprintln!("error: joining the MPI job: {e}");
+            return ExitCode::FAILURE;
         }
     };
-    match run(cli) {
-        // A standard output that failed (not a broken pipe) was reported on stderr already.
-        Ok(true) if output::stdout_ok() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) if e.is::<Usage>() => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
+    let end = match Cli::try_parse() {
+        Ok(cli) => match run(cli) {
+            Ok(ok) => End::Done(ok),
+            Err(e) => End::from(e),
+        },
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            if crate::cluster::world().is_root() {
+                let _ = e.print();
+            }
+            End::Done(true)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let line = one_line(&e.render().to_string());
+            End::Usage(line.trim_start_matches("error: ").to_string())
+        }
+    };
+    end.under_mpi().exit()
+}
+
+/// How a command ended.
+enum End {
+    /// It ran; `false` when some run failed validation.
+    Done(bool),
+    /// Bad input: one line, exit 2.
+    Usage(String),
+    /// Anything else: exit 1.
+    Failed(String),
+    /// The checkpoint stopped the job (`crate::cluster`): the code, and rank 0's line.
+    Stopped { code: u8, line: Option<String> },
+}
+
+impl From<anyhow::Error> for End {
+    fn from(e: anyhow::Error) -> End {
+        if let Some(stop) = e.downcast_ref::<Stopped>() {
+            End::Stopped {
+                code: stop.code,
+                line: stop.line.clone(),
+            }
+        } else if e.is::<Usage>() {
+            End::Usage(e.to_string())
+        } else {
+            End::Failed(format!("{e:#}"))
         }
     }
+}
+
+impl End {
+    /// Under MPI every rank must end alike: a rank that ended before the checkpoint takes part
+    /// in it now (so that the ranks waiting there learn why, and all stop with one exit code);
+    /// an error past it ends the whole job, since the other ranks wait in collectives this one
+    /// will not join. For one process outside MPI: as it is.
+    fn under_mpi(self) -> End {
+        let world = crate::cluster::world();
+        if !world.is_mpi() {
+            return self;
+        }
+        if world.past_checkpoint() {
+            return match self {
+                End::Usage(why) | End::Failed(why) => world.abort(&why),
+                other => other,
+            };
+        }
+        let word: Word = match &self {
+            End::Done(_) => Ready::Ok(Vec::new()),
+            End::Usage(why) => Ready::Usage(why.clone()),
+            End::Failed(why) => Ready::Failed(why.clone()),
+            End::Stopped { .. } => unreachable!("stopped at the checkpoint, so past it"),
+        };
+        match world.checkpoint(word) {
+            Agreed::Ok(_) => self,
+            Agreed::Stop { code, line } => End::Stopped { code, line },
+        }
+    }
+
+    fn exit(self) -> ExitCode {
+        match self {
+            // A standard output that failed (not a broken pipe) was reported on stderr already.
+            End::Done(true) if output::stdout_ok() => ExitCode::SUCCESS,
+            End::Done(_) => ExitCode::FAILURE,
+            End::Usage(why) => {
+                eprintln!("error: {why}");
+                ExitCode::from(2)
+            }
+            End::Failed(why) => {
+                eprintln!("error: {why}");
+                ExitCode::FAILURE
+            }
+            End::Stopped { code, line } => {
+                if let Some(line) = line {
+                    eprintln!("error: {line}");
+                }
+                ExitCode::from(code)
+            }
+        }
+    }
+}
+
+/// What each rank says at the checkpoint: the backends it opened.
+type Word = Ready<Vec<BackendKind>>;
+
+/// The checkpoint stopped the job: the exit code, and at rank 0 the line to print.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped at the checkpoint (exit {code})")]
+struct Stopped {
+    code: u8,
+    line: Option<String>,
 }
 
 /// clap's error as one line: its first line, with the valid values it lists on a later line
@@ -299,6 +403,25 @@ fn run(cli: Cli) -> Result<bool> {
         return Err(usage(
             "this process may run on no CPU core (empty affinity mask)",
         ));
+    }
+    let world = crate::cluster::world();
+    if !world.is_root()
+        && matches!(
+            cli.command,
+            Command::Chart(_) | Command::Diff(_) | Command::Devices(_)
+        )
+    {
+        // Rank 0 reads, draws and writes for the job.
+        return Ok(true);
+    }
+    if world.is_parallel()
+        && let Command::Sweep(command) = &cli.command
+        && let Some(name) = command.single_process()
+    {
+        return Err(usage(format!(
+            "sweep {name} runs on one process; under MPI run stream, mc, compare or sweep threads (launched on {} ranks)",
+            world.size()
+        )));
     }
     let machine = Machine::probe(&cores);
     match cli.command {
@@ -359,7 +482,7 @@ fn stream_config(
     precision: Precision,
     reps: usize,
     kernels: &[StreamKernel],
-    stores: &StoresArg,
+    stores: &StreamSetArg,
     machine: &Machine,
 ) -> Result<StreamConfig> {
     let elem = precision.bytes() as u128;
@@ -368,6 +491,18 @@ fn stream_config(
             "--size {size} does not fit this machine's address space"
         ))
     })?;
+    let world = crate::cluster::world();
+    let n = match stores.scaling {
+        Scaling::Weak => n,
+        Scaling::Strong if n < world.size() => {
+            return Err(usage(format!(
+                "--size {n} --scaling strong: fewer elements than the job's {} ranks",
+                world.size()
+            )));
+        }
+        // This rank's share, as evenly as it goes.
+        Scaling::Strong => crate::cluster::share(n, world.rank(), world.size()).len(),
+    };
     let need = 3 * elem * n as u128;
     let available = machine.memory_available_bytes as u128;
     if need > available * 9 / 10 {
@@ -430,7 +565,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> 
         plural(threads, "thread"),
         machine.cpu_model
     );
-    let mut collected = run_all(&mut opened, &plan);
+    let mut collected = run_all(&mut opened, &plan)?;
     let doc = outputs.document(machine, &opened, &mut collected);
     render(doc, &collected.failures, &opened, outputs, &[])
 }
@@ -474,7 +609,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
         args.reps,
         plural(threads, "thread")
     );
-    let mut collected = run_all(&mut opened, &plan);
+    let mut collected = run_all(&mut opened, &plan)?;
     let doc = outputs.document(machine, &opened, &mut collected);
     render(doc, &collected.failures, &opened, outputs, &[])
 }
@@ -549,8 +684,11 @@ impl Outputs {
                 "--label {label:?}: a label is one non-empty line"
             )));
         }
-        let json = common.json.as_deref().map(reserve).transpose()?;
-        let csv = common.csv.as_deref().map(reserve).transpose()?;
+        // Under MPI rank 0 writes the job's files; the other ranks' hosts need not even see
+        // their place.
+        let writes = crate::cluster::world().is_root();
+        let place = |p: &Option<PathBuf>| p.as_deref().filter(|_| writes).map(reserve).transpose();
+        let (json, csv) = (place(&common.json)?, place(&common.csv)?);
         if let (Some(j), Some(c)) = (&json, &csv)
             && j.same_place(c)
         {
@@ -568,8 +706,10 @@ impl Outputs {
         })
     }
 
-    /// The document of this run: its rows, the machine, the GPU (or why there is none).
+    /// The document of this run: its rows (under MPI, every rank's, gathered at rank 0), the
+    /// machine, the GPU (or why there is none).
     fn document(&self, machine: Machine, opened: &Opened, collected: &mut Collected) -> Document {
+        collected.gather_ranks();
         let label = self
             .label
             .clone()
@@ -585,14 +725,48 @@ impl Outputs {
     }
 }
 
-/// Says which GPU runs, runs `plan` on every opened backend and holds the backends' rows against
-/// one another.
-fn run_all(opened: &mut Opened, plan: &Plan) -> Collected {
+/// Goes through the checkpoint, says which GPU runs, runs `plan` on every opened backend and
+/// holds the backends' rows against one another.
+fn run_all(opened: &mut Opened, plan: &Plan) -> Result<Collected> {
+    ready(opened)?;
     opened.describe_gpu();
     let mut collected = Collected::default();
     collected.run(&mut opened.backends, plan);
     collected.cross_check();
-    collected
+    Ok(collected)
+}
+
+/// The checkpoint (`crate::cluster`), once the run is configured and its backends open: under
+/// MPI, if any rank failed to get here every rank stops with its exit code; otherwise only the
+/// backends open on every rank run (each backend's collectives must be matched on every rank),
+/// the others are left out, and why. For one process: nothing.
+fn ready(opened: &mut Opened) -> Result<()> {
+    let world = crate::cluster::world();
+    if !world.is_mpi() {
+        return Ok(());
+    }
+    let mine: Vec<BackendKind> = opened.backends.iter().map(|b| b.kind()).collect();
+    let words = match world.checkpoint(Ready::Ok(mine)) {
+        Agreed::Ok(words) => words,
+        Agreed::Stop { code, line } => return Err(Stopped { code, line }.into()),
+    };
+    let lacking = |kind: BackendKind| words.iter().position(|w| !w.contains(&kind));
+    let mut left_out = Vec::new();
+    opened.backends.retain(|b| match lacking(b.kind()) {
+        Some(rank) => {
+            left_out.push((b.kind(), rank));
+            false
+        }
+        None => true,
+    });
+    for (kind, rank) in left_out {
+        if kind == BackendKind::Gpu {
+            opened.gpu_missing = Some(format!(
+                "the GPU did not open on every rank (not on rank {rank}), and every rank must run it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Prints the document (the compare table, or a table per kind of row; the sweep's findings;
@@ -636,7 +810,11 @@ fn render(
     for line in report::caveats(&doc) {
         say!("note: {line}");
     }
-    for line in failures {
+    // Rank 0 reports every rank's failures (gathered with their rows).
+    for line in failures
+        .iter()
+        .filter(|_| crate::cluster::world().is_root())
+    {
         eprintln!("FAILED: {line}");
     }
     let mut files = Vec::new();

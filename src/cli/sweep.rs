@@ -7,8 +7,8 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Outputs, StoresArg, check_mc_request, check_reps, human_bytes, mc_steps, open, render,
-    run_all, stream_config, threads, usage,
+    Common, Outputs, StreamSetArg, check_mc_request, check_reps, human_bytes, mc_steps, open,
+    render, run_all, stream_config, threads, usage,
 };
 use crate::backend::{BackendKind, Setup};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling};
@@ -70,7 +70,7 @@ pub(super) struct ThreadsArgs {
     #[arg(long, default_value = "5", value_parser = super::parse::positive, allow_hyphen_values = true)]
     mc_reps: usize,
     #[command(flatten)]
-    stores: StoresArg,
+    stores: StreamSetArg,
     #[command(flatten)]
     common: Common,
 }
@@ -98,7 +98,7 @@ pub(super) struct SizesArgs {
     #[arg(long, value_parser = super::parse::positive, allow_hyphen_values = true)]
     reps: Option<usize>,
     #[command(flatten)]
-    stores: StoresArg,
+    stores: StreamSetArg,
     #[command(flatten)]
     common: Common,
 }
@@ -143,6 +143,18 @@ pub(super) struct TransferArgs {
     dispatches: usize,
     #[command(flatten)]
     common: Common,
+}
+
+impl SweepCommand {
+    /// The sweeps that run on one process only (their name), not across an MPI job's ranks.
+    pub(super) fn single_process(&self) -> Option<&'static str> {
+        match self {
+            SweepCommand::Threads(_) => None,
+            SweepCommand::Sizes(_) => Some("sizes"),
+            SweepCommand::Roofline(_) => Some("roofline"),
+            SweepCommand::Transfer(_) => Some("transfer"),
+        }
+    }
 }
 
 pub(super) fn sweep(command: SweepCommand, cores: &[CoreId], machine: Machine) -> Result<bool> {
@@ -203,6 +215,7 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
         args.paths,
         plural(args.steps, "step")
     );
+    super::ready(&mut gpu)?;
     gpu.describe_gpu();
 
     let mut collected = Collected::default();
@@ -220,7 +233,20 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
     }
     collected.run(&mut gpu.backends, &plan);
     collected.cross_check();
-    let sweep = findings::threads(&collected.stream, &collected.mc, &machine);
+    // The job's rows (under MPI, each rank's own rows are in the document, not in the findings).
+    let stream: Vec<_> = collected
+        .stream
+        .iter()
+        .filter(|r| r.is_job_row())
+        .cloned()
+        .collect();
+    let mc: Vec<_> = collected
+        .mc
+        .iter()
+        .filter(|r| r.is_job_row())
+        .cloned()
+        .collect();
+    let sweep = findings::threads(&stream, &mc, &machine);
     finish(outputs, machine, &gpu, collected, sweep, &[])
 }
 
@@ -409,7 +435,7 @@ fn sweep_roofline(args: RooflineArgs, cores: &[CoreId], machine: Machine) -> Res
         cfg.reps,
         plural(t, "CPU thread")
     );
-    let collected = run_all(&mut opened, &plan);
+    let collected = run_all(&mut opened, &plan)?;
     let mut sweep = Sweep::new(SweepKind::Roofline);
     for b in &opened.backends {
         let kind = b.kind();

@@ -143,8 +143,24 @@ fn preference(adapter: &wgpu::Adapter) -> u8 {
 pub fn adapters(wanted: Option<&str>) -> (Vec<AdapterSummary>, Option<usize>) {
     let mut found = enumerate(&instance());
     found.sort_by_key(preference);
-    let chosen = found.iter().position(|a| matches(a, wanted));
+    let chosen = pick(&found, wanted);
     (found.iter().map(AdapterSummary::of).collect(), chosen)
+}
+
+/// The adapter this process takes from `found` (sorted by preference): among those matching
+/// `wanted` and of the most preferred kind, the `local_rank mod count`-th, so that the ranks of
+/// an MPI job on one host spread over its GPUs, one each while there are enough (a single
+/// process, like rank 0, takes the first).
+fn pick(found: &[wgpu::Adapter], wanted: Option<&str>) -> Option<usize> {
+    let matching: Vec<usize> = (0..found.len())
+        .filter(|&i| matches(&found[i], wanted))
+        .collect();
+    let best = preference(&found[*matching.first()?]);
+    let same: Vec<usize> = matching
+        .into_iter()
+        .filter(|&i| preference(&found[i]) == best)
+        .collect();
+    Some(same[crate::cluster::world().local_rank() % same.len()])
 }
 
 fn matches(adapter: &wgpu::Adapter, wanted: Option<&str>) -> bool {
@@ -194,14 +210,15 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Picks the preferred adapter (or the first whose name contains `wanted`, ignoring case) and
+    /// Picks the preferred adapter (or the first whose name contains `wanted`, ignoring case; a
+    /// rank of an MPI job its share of them, see [`pick`]) and
     /// requests a device with the adapter's own limits and, where offered, timestamp queries,
     /// f64 and 64-bit integer shaders and subgroups.
     pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
         let instance = instance();
         let mut found = enumerate(&instance);
         found.sort_by_key(preference);
-        let Some(adapter) = found.iter().find(|a| matches(a, wanted)) else {
+        let Some(adapter) = pick(&found, wanted).map(|i| &found[i]) else {
             return Err(match wanted {
                 None => GpuError::NoAdapter,
                 Some(w) => GpuError::NoMatch {

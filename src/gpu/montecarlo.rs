@@ -111,6 +111,7 @@ struct SimParams {
     key: [u32; 2],
     quads: [u32; 2],
     last: [u32; 2],
+    first: [u32; 2],
     live_last: u32,
     steps: u32,
     drift: f32,
@@ -125,7 +126,7 @@ struct SimParams {
     _pad: u32,
 }
 
-const _: () = assert!(size_of::<SimParams>() == 72);
+const _: () = assert!(size_of::<SimParams>() == 80);
 
 /// `Partial` in the shader: `sum` and `sum_sq` as unevaluated `hi + lo` pairs (24 bytes).
 #[repr(C)]
@@ -393,11 +394,31 @@ impl McGpu {
         paths: u64,
         shape: Shape,
     ) -> Result<(McSums, PassTime), GpuError> {
-        self.check(params, paths, shape)?;
-        let quads = paths.div_ceil(QUAD);
-        let grid = self.grid(paths, shape);
+        self.simulate_range(ctx, params, paths, 0..paths, shape)
+    }
+
+    /// The sums of paths `range` of a run of `paths` paths (one rank's share; `range.start` a
+    /// multiple of 4, as every block's start is), on a grid sized for the range.
+    pub fn simulate_range(
+        &mut self,
+        ctx: &GpuContext,
+        params: &McParams,
+        paths: u64,
+        range: std::ops::Range<u64>,
+        shape: Shape,
+    ) -> Result<(McSums, PassTime), GpuError> {
+        assert!(
+            range.start % QUAD == 0 && range.start <= range.end && range.end <= paths,
+            "paths {range:?} of {paths}"
+        );
+        let count = range.end - range.start;
+        self.check(params, count, shape)?;
+        let first = range.start / QUAD;
+        let quads = range.end.div_ceil(QUAD);
+        let grid = self.grid(count, shape);
         let partials = self.partials(ctx, grid)?;
-        let last = quads.wrapping_sub(1);
+        // The run's last counter: the only one with fewer than four live paths.
+        let last = paths.div_ceil(QUAD).wrapping_sub(1);
         let p = params;
         // Mirrors cpu_kernels::mc::PathConsts::new: f64, then rounded once to f32.
         let dt = p.maturity / f64::from(p.steps);
@@ -405,6 +426,7 @@ impl McGpu {
             key: key_of(p.seed),
             quads: [quads as u32, (quads >> 32) as u32],
             last: [last as u32, (last >> 32) as u32],
+            first: [first as u32, (first >> 32) as u32],
             live_last: paths.wrapping_sub(last.wrapping_mul(QUAD)) as u32,
             steps: p.steps,
             drift: ((p.rate - 0.5 * p.sigma * p.sigma) * dt) as f32,
@@ -437,10 +459,10 @@ impl McGpu {
             sums.sum_sq += f64::from(part.sum_sq[0]) + f64::from(part.sum_sq[1]);
             sums.count += u64::from(part.count);
         }
-        if sums.count != paths {
+        if sums.count != count {
             return Err(GpuError::Failed {
                 what: "simulate".to_string(),
-                message: format!("the workgroups summed {} paths of {paths}", sums.count),
+                message: format!("the workgroups summed {} paths of {count}", sums.count),
             });
         }
         Ok((sums, time))
