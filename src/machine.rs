@@ -181,6 +181,11 @@ fn thp_mode() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// This host's name (empty where the system has none).
+pub fn hostname() -> String {
+    System::host_name().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,9 +226,4 @@ mod tests {
         assert_eq!(parse_cache_size("12"), Some(12));
         assert_eq!(parse_cache_size("3X"), None);
     }
-}
-
-/// This host's name (empty where the system has none).
-pub fn hostname() -> String {
-    System::host_name().unwrap_or_default()
 }

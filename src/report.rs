@@ -361,11 +361,12 @@ fn stores_cell(r: &StreamRow) -> String {
 }
 
 /// One line per CPU backend naming the store kind each kernel ran with, for tables that have no
-/// stores column (`compare`); `None` when no row has a store kind.
+/// stores column (`compare`; under MPI the job rows, which carry rank 0's choice); `None` when no
+/// row has a store kind.
 pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
     let mut backends: Vec<&str> = rows
         .iter()
-        .filter(|r| r.stores.is_some())
+        .filter(|r| r.stores.is_some() && r.is_job_row())
         .map(|r| r.backend.name())
         .collect();
     backends.dedup();
@@ -374,7 +375,7 @@ pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
         .map(|b| {
             let kinds: Vec<String> = rows
                 .iter()
-                .filter(|r| r.backend.name() == *b && r.stores.is_some())
+                .filter(|r| r.backend.name() == *b && r.stores.is_some() && r.is_job_row())
                 .map(|r| format!("{} {}", r.kernel, stores_cell(r)))
                 .collect();
             format!("stores on {b}: {}", kinds.join(", "))

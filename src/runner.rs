@@ -73,7 +73,7 @@ impl Collected {
             };
             match result {
                 Ok(rows) => self.stream.extend(rows),
-                Err(e) => self.fail(format!("{}: {e:#}", on("stream", threads))),
+                Err(e) => self.broke(format!("{}: {e:#}", on("stream", threads))),
             }
         }
         let paths: Vec<Option<GpuPath>> = match backend.mc_paths() {
@@ -86,7 +86,7 @@ impl Collected {
                     Ok(rows) => self.mc.extend(rows),
                     Err(e) => {
                         let what = path.map_or("mc".to_string(), |p| format!("mc ({})", p.name()));
-                        self.fail(format!("{}: {e:#}", on(&what, threads)));
+                        self.broke(format!("{}: {e:#}", on(&what, threads)));
                     }
                 }
             }
@@ -94,7 +94,7 @@ impl Collected {
         if let Some(cfg) = &plan.roofline {
             match run_roofline(backend, cfg) {
                 Ok(rows) => self.roofline.extend(rows),
-                Err(e) => self.fail(format!("{}: {e:#}", on("roofline", threads))),
+                Err(e) => self.broke(format!("{}: {e:#}", on("roofline", threads))),
             }
         }
         if let Some(seed) = plan.rng_seed {
@@ -168,6 +168,17 @@ impl Collected {
 
     fn fail(&mut self, line: String) {
         self.failures.push(line);
+    }
+
+    /// A run that stopped part way. One process goes on with the rest of the plan; a rank of a
+    /// job cannot, since the other ranks wait in the collectives of the run it left, so the job
+    /// ends (every rank, exit 1) rather than hang.
+    fn broke(&mut self, line: String) {
+        let world = cluster::world();
+        if world.is_parallel() {
+            world.abort(&line);
+        }
+        self.fail(line);
     }
 
     /// The checks across backends, once everything has run: marks the rows that fail them

@@ -60,14 +60,15 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
     let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     let n = plan.stream.as_ref().map_or(0, |(_, c)| c.n);
     say!(
-        "compare: stream n = {n} {}, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {}), {} repetitions; {} on {}",
+        "compare: stream n = {n} {}, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {}), {} repetitions; {} on {}{}",
         args.precision.name(),
         args.reps,
         args.paths,
         plural(asian_steps as usize, "date"),
         args.mc_reps,
         plural(threads, "CPU thread"),
-        machine.cpu_model
+        machine.cpu_model,
+        crate::cluster::world().phrase()
     );
 
     let mut collected = run_all(&mut opened, &plan)?;

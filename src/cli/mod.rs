@@ -504,13 +504,18 @@ fn stream_config(
         Scaling::Strong => crate::cluster::share(n, world.rank(), world.size()).len(),
     };
     let need = 3 * elem * n as u128;
-    let available = machine.memory_available_bytes as u128;
+    // The ranks on this host share its memory.
+    let available = machine.memory_available_bytes as u128 / world.ranks_here() as u128;
     if need > available * 9 / 10 {
         return Err(usage(format!(
-            "--size {n} needs {} for three {} arrays, but only {} of memory is available",
+            "--size {n} needs {} for three {} arrays, but only {} of memory is available{}",
             human_bytes(need),
             precision.name(),
-            human_bytes(available)
+            human_bytes(available),
+            match world.ranks_here() {
+                1 => String::new(),
+                r => format!(" to each of this host's {r} ranks"),
+            }
         )));
     }
     check_reps(reps, "--reps")?;
@@ -558,12 +563,13 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> 
     let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     let n = plan.stream.as_ref().map_or(0, |(_, c)| c.n);
     say!(
-        "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {} on {}",
+        "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {} on {}{}",
         args.precision.name(),
         human_bytes(args.precision.bytes() as u128 * n as u128),
         args.reps,
         plural(threads, "thread"),
-        machine.cpu_model
+        machine.cpu_model,
+        crate::cluster::world().phrase()
     );
     let mut collected = run_all(&mut opened, &plan)?;
     let doc = outputs.document(machine, &opened, &mut collected);
@@ -596,7 +602,7 @@ fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     };
     let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     say!(
-        "mc: {} S0={} K={} r={} sigma={} T={}, {}, {} paths, seed {}, {} repetitions (first dropped), {}",
+        "mc: {} S0={} K={} r={} sigma={} T={}, {}, {} paths, seed {}, {} repetitions (first dropped), {}{}",
         args.option.name(),
         args.s0,
         args.strike,
@@ -607,7 +613,8 @@ fn mc(args: McArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
         args.paths,
         args.seed,
         args.reps,
-        plural(threads, "thread")
+        plural(threads, "thread"),
+        crate::cluster::world().phrase()
     );
     let mut collected = run_all(&mut opened, &plan)?;
     let doc = outputs.document(machine, &opened, &mut collected);

@@ -207,13 +207,14 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
     let mut gpu = open(&gpu, &args.common, cores, max, &plan)?;
     let counts = doubling(max);
     say!(
-        "sweep threads: {counts:?} threads on {}; stream n = {} {}, {} repetitions; European Monte Carlo {} paths, {}",
+        "sweep threads: {counts:?} threads on {}; stream n = {} {}, {} repetitions; European Monte Carlo {} paths, {}{}",
         machine.cpu_model,
         args.size,
         args.precision.name(),
         args.reps,
         args.paths,
-        plural(args.steps, "step")
+        plural(args.steps, "step"),
+        crate::cluster::world().phrase()
     );
     super::ready(&mut gpu)?;
     gpu.describe_gpu();

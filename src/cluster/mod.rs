@@ -203,6 +203,34 @@ impl Cluster {
         &self.hosts[rank]
     }
 
+    /// How many of the job's ranks share this rank's host (and its memory).
+    pub fn ranks_here(&self) -> usize {
+        self.hosts.iter().filter(|h| *h == self.host()).count()
+    }
+
+    /// The tail of a command's header line under MPI (empty for one process), so the reader
+    /// knows the figures that follow are the job's and its ranks'.
+    pub fn phrase(&self) -> String {
+        match self.info() {
+            Some(job) => format!(
+                "; {} MPI ranks ({} on {}, {})",
+                job.ranks,
+                job.ranks_per_host
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                if job.hosts.len() == 1 {
+                    "1 host".to_string()
+                } else {
+                    format!("{} hosts", job.hosts.len())
+                },
+                job.library
+            ),
+            None => String::new(),
+        }
+    }
+
     /// This rank's rows' scope, under MPI.
     pub fn rank_scope(&self) -> Option<Scope> {
         self.is_mpi().then(|| Scope::Rank {

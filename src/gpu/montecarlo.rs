@@ -408,7 +408,7 @@ impl McGpu {
         shape: Shape,
     ) -> Result<(McSums, PassTime), GpuError> {
         assert!(
-            range.start % QUAD == 0 && range.start <= range.end && range.end <= paths,
+            range.start.is_multiple_of(QUAD) && range.start <= range.end && range.end <= paths,
             "paths {range:?} of {paths}"
         );
         let count = range.end - range.start;

@@ -1,0 +1,292 @@
+//! The MPI build under a real launcher (`mpirun -n 1/2/3 --oversubscribe`, Open MPI): Monte Carlo
+//! sharded by block range prices bit for bit as one process does, stream's job rows add up every
+//! rank's, bad input stops every rank with exit 2, and a rank that dies ends the job.
+//!
+//! `HEXPYLOT_PLAIN_BIN` names a build without the feature (`.ci/run` sets it, and `CI=true`
+//! requires it), so the prices are held against that build too, not only against this binary
+//! started without a launcher.
+#![cfg(feature = "mpi")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// `mpirun -n RANKS LAUNCHER_ARGS` on the binary under test, with what Open MPI needs in a
+/// container: more ranks than cores (`--oversubscribe`, the CI machine has two) and, where the
+/// tests run as root, its two consent variables.
+fn mpirun(ranks: usize, launcher_args: &[&str]) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-n", &ranks.to_string()])
+        .args(launcher_args)
+        .arg(env!("CARGO_BIN_EXE_hexpylot"))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd
+}
+
+/// Runs `cmd` with `args --json FILE`, which must succeed; returns the document.
+fn json_of(mut cmd: Command, args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.json");
+    let out = cmd
+        .args(args)
+        .args(["--json", path.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn solo(bin: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd
+}
+
+fn job_rows<'a>(rows: &'a [Value], backend: &str) -> Vec<&'a Value> {
+    rows.iter()
+        .filter(|r| r["backend"] == backend && r["scope"]["kind"] == "aggregate")
+        .collect()
+}
+
+/// The price, its standard error and the raw sums: these must agree bit for bit.
+fn exact(row: &Value) -> Value {
+    serde_json::json!([row["price"], row["std_error"], row["sums"]])
+}
+
+/// 100003 paths are 25 blocks of 4096: 25 on one rank, 13 + 12 on two, 8 + 8 + 9 on three, the
+/// last block short. Each rank runs one or two threads; the job's price must be one process's.
+#[test]
+fn monte_carlo_is_bit_identical_for_any_rank_count() {
+    let plain = std::env::var("HEXPYLOT_PLAIN_BIN").ok();
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            plain.is_some(),
+            "CI: HEXPYLOT_PLAIN_BIN must name a build without the mpi feature"
+        );
+    }
+    for option in ["european-call", "asian-call"] {
+        let args = |threads: &'static str| {
+            vec![
+                "mc",
+                "--option",
+                option,
+                "--steps",
+                if option == "asian-call" { "12" } else { "1" },
+                "--paths",
+                "100003",
+                "--reps",
+                "2",
+                "--backends",
+                "engine,rayon",
+                "--threads",
+                threads,
+            ]
+        };
+        let reference = json_of(solo(env!("CARGO_BIN_EXE_hexpylot")), &args("1"));
+        let reference = &reference["mc"][0];
+        assert!(reference.get("scope").is_none_or(Value::is_null));
+        let mut runs = 0;
+        if let Some(bin) = &plain {
+            for threads in ["1", "2"] {
+                let doc = json_of(solo(bin), &args(threads));
+                for row in doc["mc"].as_array().unwrap() {
+                    assert_eq!(exact(row), exact(reference), "plain build: {row}");
+                    runs += 1;
+                }
+            }
+        }
+        for ranks in 1..=3 {
+            for threads in ["1", "2"] {
+                // Open MPI binds each of one or two ranks to a core, and the binary keeps to
+                // its binding: two threads per rank need it lifted.
+                let bind = if threads == "1" {
+                    &[][..]
+                } else {
+                    &["--bind-to", "none"]
+                };
+                let doc = json_of(mpirun(ranks, bind), &args(threads));
+                assert_eq!(doc["mpi"]["ranks"], ranks, "{}", doc["mpi"]);
+                let rows = doc["mc"].as_array().unwrap();
+                for backend in ["engine", "rayon"] {
+                    let job = job_rows(rows, backend);
+                    assert_eq!(job.len(), 1, "{backend} on {ranks} ranks: {rows:?}");
+                    let job = job[0];
+                    assert_eq!(job["valid"], true, "{job}");
+                    assert_eq!(job["paths"], 100003);
+                    assert_eq!(
+                        exact(job),
+                        exact(reference),
+                        "{option} on {ranks} ranks x {threads} threads, {backend}"
+                    );
+                    let mine: Vec<&Value> = rows
+                        .iter()
+                        .filter(|r| r["backend"] == backend && r["scope"]["kind"] == "rank")
+                        .collect();
+                    assert_eq!(mine.len(), ranks, "{backend}: one row per rank");
+                    let paths: u64 = mine.iter().map(|r| r["paths"].as_u64().unwrap()).sum();
+                    assert_eq!(paths, 100003, "the ranks' shares cover every path once");
+                    runs += 1;
+                }
+            }
+        }
+        assert!(runs >= 12, "{option}: {runs} runs compared");
+    }
+}
+
+/// Weak scaling: every rank its own arrays, the job's bytes all ranks'. Strong: `--size` split.
+#[test]
+fn stream_job_rows_add_up_every_ranks() {
+    for (ranks, scaling, size, total) in [(2, "weak", 65536, 131072), (3, "strong", 100000, 100000)]
+    {
+        let doc = json_of(
+            mpirun(ranks, &[]),
+            &[
+                "stream",
+                "--size",
+                &size.to_string(),
+                "--reps",
+                "3",
+                "--backends",
+                "engine,rayon",
+                "--threads",
+                "1",
+                "--scaling",
+                scaling,
+            ],
+        );
+        let mpi = &doc["mpi"];
+        assert_eq!(mpi["ranks"], ranks, "{mpi}");
+        let per_host: u64 = mpi["ranks_per_host"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(per_host, ranks as u64, "{mpi}");
+        assert_eq!(
+            mpi["hosts"].as_array().unwrap().len(),
+            mpi["ranks_per_host"].as_array().unwrap().len()
+        );
+        assert!(mpi["library"].as_str().unwrap().contains("MPI"), "{mpi}");
+        let rows = doc["stream"].as_array().unwrap();
+        for backend in ["engine", "rayon"] {
+            let job = job_rows(rows, backend);
+            assert_eq!(job.len(), 6, "{backend}: a job row per kernel");
+            for j in job {
+                assert_eq!(j["valid"], true, "{j}");
+                assert_eq!(j["n"], total, "{scaling}: {j}");
+                let mine: Vec<&Value> = rows
+                    .iter()
+                    .filter(|r| {
+                        r["backend"] == backend
+                            && r["kernel"] == j["kernel"]
+                            && r["scope"]["kind"] == "rank"
+                    })
+                    .collect();
+                assert_eq!(mine.len(), ranks);
+                let n: u64 = mine.iter().map(|r| r["n"].as_u64().unwrap()).sum();
+                assert_eq!(n, total);
+                for r in &mine {
+                    assert_eq!(r["valid"], true, "{r}");
+                    assert!(r["scope"]["host"].as_str().is_some_and(|h| !h.is_empty()));
+                    // Each repetition's job time is its slowest rank's, so the job's median
+                    // is no shorter than any rank's.
+                    assert!(
+                        j["median_s"].as_f64().unwrap() >= r["median_s"].as_f64().unwrap(),
+                        "{j} {r}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Bad input is found alike on every rank: one line from rank 0, exit 2, in seconds.
+#[test]
+fn bad_input_stops_every_rank_with_exit_2() {
+    for args in [
+        &["mc", "--paths", "0"][..],
+        &["stream", "--size", "1", "--scaling", "strong"],
+        &["sweep", "sizes"],
+    ] {
+        let start = Instant::now();
+        let out = mpirun(2, &[]).args(args).output().expect("runs");
+        let took = start.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(took < Duration::from_secs(30), "{args:?} took {took:?}");
+        let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(ours.len(), 1, "{args:?}: one line from rank 0: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} started");
+    }
+}
+
+/// A rank killed mid-run ends the job: `mpirun` exits non-zero within 60 s.
+#[test]
+fn a_killed_rank_ends_the_job() {
+    let mut job = mpirun(2, &[])
+        .args(["mc", "--paths", "2^34", "--reps", "50", "--threads", "1"])
+        .args(["--backends", "engine"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mpirun starts");
+    // Rank 0 prints the header once every rank is past the checkpoint: the run is on.
+    let mut header = String::new();
+    BufReader::new(job.stdout.take().unwrap())
+        .read_line(&mut header)
+        .unwrap();
+    assert!(header.starts_with("mc:"), "{header:?}");
+    let ranks = children(job.id());
+    assert_eq!(ranks.len(), 2, "mpirun's ranks: {ranks:?}");
+    let killed = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-9", &ranks[1].to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    loop {
+        if let Some(status) = job.try_wait().unwrap() {
+            assert!(!status.success(), "{status}");
+            break;
+        }
+        if killed.elapsed() > Duration::from_secs(60) {
+            let _ = job.kill();
+            panic!("mpirun still running 60 s after a rank was killed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(killed.elapsed() < Duration::from_secs(60));
+}
+
+/// The processes whose parent is `pid` (from /proc: no procps needed).
+fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The parent is the second field after the command, which ends at the last ')'.
+        let after = &stat[stat.rfind(')').unwrap() + 1..];
+        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            found.push(child);
+        }
+    }
+    found.sort_unstable();
+    found
+}
