@@ -197,6 +197,77 @@ pub fn threads(stream: &[StreamRow], mc: &[McRow], machine: &Machine) -> Sweep {
     sweep
 }
 
+/// A rank sweep's findings, from its job rows (scope `aggregate`, one per rank count): for each
+/// backend, triad and Monte Carlo at every rank count with the efficiency against one rank
+/// (rate / (ranks × one rank's rate)), and the hosts each count spans (`hosts`: every rank's, in
+/// rank order). Numbers only: whether a host's curve flattens at its memory, or across hosts, is
+/// for the reader of a curve this short to judge.
+pub fn ranks(stream: &[StreamRow], mc: &[McRow], hosts: &[String]) -> Sweep {
+    let mut sweep = Sweep::new(SweepKind::Ranks);
+    let spanned = |ranks: usize| {
+        let mut seen: Vec<&String> = Vec::new();
+        for h in &hosts[..ranks.min(hosts.len())] {
+            if !seen.contains(&h) {
+                seen.push(h);
+            }
+        }
+        seen.len()
+    };
+    // Each curve: its rows' (ranks, rate) sorted by ranks, one rank first.
+    let steps = |points: Vec<(usize, f64)>, unit: &str| -> Option<String> {
+        let &(one_ranks, one) = points.first()?;
+        (points.len() > 1 && one_ranks == 1).then(|| {
+            points
+                .iter()
+                .map(|&(ranks, rate)| {
+                    format!(
+                        "{} ({}) {rate:.1} {unit} ({:.0}% efficiency)",
+                        plural(ranks, "rank"),
+                        plural(spanned(ranks), "host"),
+                        100.0 * rate / (one * ranks as f64)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    for backend in [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu] {
+        let mut triad: Vec<(usize, f64)> = stream
+            .iter()
+            .filter(|r| r.kernel == StreamKernel::Triad && r.backend == backend && r.valid)
+            .filter_map(|r| Some((r.scope.as_ref()?.ranks(), r.gbs_median)))
+            .collect();
+        triad.sort_by_key(|p| p.0);
+        if let Some(line) = steps(triad, "GB/s") {
+            sweep
+                .findings
+                .push(format!("{} triad, the job's: {line}", backend.name()));
+        }
+        // The GPU's two paths (mirror, native) are curves of their own.
+        let kinds: std::collections::BTreeSet<_> = mc
+            .iter()
+            .filter(|r| r.backend == backend)
+            .map(|r| r.gpu_path)
+            .collect();
+        for kind in kinds {
+            let mut paths: Vec<(usize, f64)> = mc
+                .iter()
+                .filter(|r| r.backend == backend && r.gpu_path == kind && r.valid)
+                .filter_map(|r| Some((r.scope.as_ref()?.ranks(), r.paths_per_s / 1e6)))
+                .collect();
+            paths.sort_by_key(|p| p.0);
+            if let Some(line) = steps(paths, "M paths/s") {
+                sweep.findings.push(format!(
+                    "{}{} Monte Carlo, the job's: {line}",
+                    backend.name(),
+                    kind.map_or(String::new(), |k| format!(" {}", k.name()))
+                ));
+            }
+        }
+    }
+    sweep
+}
+
 /// A size sweep's findings: where the engine's triad lives at each size (its median rate per
 /// memory level), and the offload break-even: the smallest n from which the GPU, end to end,
 /// beats the engine's triad at every larger size of the sweep.

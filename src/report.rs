@@ -485,7 +485,8 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
 pub fn launches(doc: &Document) -> Vec<String> {
     // Stream kernels sharing one launch (one pass, one family) are named together.
     let mut stream: Vec<(&Launch, String, Vec<&str>)> = Vec::new();
-    for r in &doc.stream {
+    // Under MPI each rank tunes its own GPU; the job rows carry rank 0's launches.
+    for r in doc.stream.iter().filter(|r| r.is_job_row()) {
         let Some(l) = &r.launch else { continue };
         let precision = r.precision.name().to_string();
         match stream
@@ -506,7 +507,7 @@ pub fn launches(doc: &Document) -> Vec<String> {
             )
         })
         .collect();
-    for r in &doc.mc {
+    for r in doc.mc.iter().filter(|r| r.is_job_row()) {
         if let Some(l) = &r.launch {
             let path = r
                 .gpu_path

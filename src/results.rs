@@ -666,6 +666,8 @@ pub struct BackendScaling {
 #[serde(rename_all = "lowercase")]
 pub enum SweepKind {
     Threads,
+    /// An MPI job's first 1, 2, 4, … ranks (`sweep ranks`): job rows only.
+    Ranks,
     Sizes,
     Roofline,
     Transfer,

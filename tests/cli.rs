@@ -34,6 +34,7 @@ fn bad_threads_reps_and_names_are_refused() {
     refused(&["stream", "--reps", "5000"], "normal range");
     refused(&["mc", "--option", "bermudan-call"], "bermudan-call");
     refused(&["frobnicate"], "frobnicate");
+    refused(&["sweep", "ranks"], "MPI job");
     refused(&["stream", "--bogus"], "--bogus");
 }
 

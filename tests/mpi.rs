@@ -290,3 +290,93 @@ fn children(pid: u32) -> Vec<u32> {
     found.sort_unstable();
     found
 }
+
+/// `sweep ranks` on 3 ranks: the job's rows at 1, 2 and 3 ranks, the same Monte Carlo sums at
+/// every count, findings, and a chart of the speedups.
+#[test]
+fn sweep_ranks_records_the_job_at_each_count() {
+    let doc = json_of(
+        mpirun(3, &[]),
+        &[
+            "sweep",
+            "ranks",
+            "--size",
+            "2^16",
+            "--paths",
+            "100003",
+            "--reps",
+            "3",
+            "--mc-reps",
+            "2",
+            "--threads",
+            "1",
+            "--backends",
+            "engine,rayon",
+        ],
+    );
+    assert_eq!(doc["sweep"]["kind"], "ranks", "{}", doc["sweep"]);
+    assert_eq!(doc["mpi"]["ranks"], 3);
+    let stream = doc["stream"].as_array().unwrap();
+    let mc = doc["mc"].as_array().unwrap();
+    for backend in ["engine", "rayon"] {
+        let ranks: Vec<u64> = job_rows(stream, backend)
+            .iter()
+            .filter(|r| r["kernel"] == "triad")
+            .map(|r| r["scope"]["ranks"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ranks, [1, 2, 3], "{backend}");
+        for r in job_rows(stream, backend) {
+            assert_eq!(r["valid"], true, "{r}");
+            assert_eq!(r["n"], r["scope"]["ranks"].as_u64().unwrap() * 65536, "{r}");
+        }
+        let prices = job_rows(mc, backend);
+        assert_eq!(prices.len(), 3, "{backend}");
+        for p in &prices {
+            assert_eq!(p["valid"], true, "{p}");
+            assert_eq!(exact(p), exact(prices[0]), "{backend}: {p}");
+        }
+    }
+    assert!(
+        stream
+            .iter()
+            .chain(mc)
+            .all(|r| r["scope"]["kind"] == "aggregate"),
+        "a rank sweep records the job's rows only"
+    );
+    let findings = doc["sweep"]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .starts_with("engine triad, the job's: 1 rank (1 host)")),
+        "{findings:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ranks.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = solo(env!("CARGO_BIN_EXE_hexpylot"))
+        .args(["chart", file.to_str().unwrap(), "--out"])
+        .arg(dir.path().join("charts"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        drawn
+            .lines()
+            .any(|l| l.contains("ranks.png") && l.ends_with("\t3")),
+        "{drawn}"
+    );
+    assert!(
+        dir.path()
+            .join("charts/ranks.png")
+            .metadata()
+            .unwrap()
+            .len()
+            > 10_000
+    );
+}

@@ -25,7 +25,7 @@ pub struct Chart {
 
 pub fn all(input: &Input) -> Vec<Chart> {
     let names = Names::new(input);
-    [memory_wall, sizes, roofline, montecarlo, transfer]
+    [memory_wall, sizes, roofline, montecarlo, ranks, transfer]
         .iter()
         .filter_map(|build| build(input, &names))
         .collect()
@@ -320,7 +320,7 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
             run.doc
                 .stream
                 .iter()
-                .filter(|r| r.kernel == StreamKernel::Triad)
+                .filter(|r| r.kernel == StreamKernel::Triad && r.is_job_row())
         };
         let mut colours = Vec::new();
         for backend in backends(triad().map(|r| r.backend)) {
@@ -733,7 +733,7 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
                     .doc
                     .mc
                     .iter()
-                    .filter(|r| r.backend == backend && r.option == *option)
+                    .filter(|r| r.backend == backend && r.option == *option && r.is_job_row())
                     .collect();
                 if rows.is_empty() {
                     continue;
@@ -805,6 +805,124 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
     plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
     Some(Chart {
         file_name: "montecarlo.png",
+        plot,
+        sources,
+    })
+}
+
+/// Rank sweeps: the job's triad and Monte Carlo rates over 1, 2, 4, … ranks as speedups over one
+/// rank, so that bandwidth (which a host's memory caps) and paths (which only cores cap) share an
+/// axis, with the line of perfect scaling.
+fn ranks(input: &Input, names: &Names) -> Option<Chart> {
+    let runs = sweeps(input, SweepKind::Ranks);
+    let mut plot = empty_plot();
+    let mut sources = BTreeSet::new();
+    let mut palette = Palette(0);
+    let mut gpus = Vec::new();
+    let mut most = 1.0f64;
+    for (index, run) in runs.iter().enumerate() {
+        let fill = run_look(index).1;
+        let triad = run
+            .doc
+            .stream
+            .iter()
+            .filter(|r| r.kernel == StreamKernel::Triad);
+        let curves = backends(run.doc.stream.iter().map(|r| r.backend))
+            .into_iter()
+            .flat_map(|b| {
+                let triad: Vec<(f64, f64)> = triad
+                    .clone()
+                    .filter(|r| r.backend == b && r.valid)
+                    .filter_map(|r| Some((r.scope.as_ref()?.ranks() as f64, r.gbs_median)))
+                    .collect();
+                let kinds: std::collections::BTreeSet<_> = run
+                    .doc
+                    .mc
+                    .iter()
+                    .filter(|r| r.backend == b)
+                    .map(|r| r.gpu_path)
+                    .collect();
+                // The GPU's two Monte Carlo paths (mirror, native) are curves of their own.
+                let paths = kinds.into_iter().map(move |kind| {
+                    let points: Vec<(f64, f64)> = run
+                        .doc
+                        .mc
+                        .iter()
+                        .filter(|r| r.backend == b && r.gpu_path == kind && r.valid)
+                        .filter_map(|r| Some((r.scope.as_ref()?.ranks() as f64, r.paths_per_s)))
+                        .collect();
+                    let what = kind.map_or("Monte Carlo".to_string(), |k| {
+                        format!("Monte Carlo {}", k.name())
+                    });
+                    (b, what, Line::Dashed, points)
+                });
+                std::iter::once((b, "triad".to_string(), Line::Solid, triad)).chain(paths)
+            });
+        for (backend, what, line, points) in curves {
+            let points = by_x(points);
+            // Speedups need the one-rank point.
+            let Some(&(1.0, one)) = points.first() else {
+                continue;
+            };
+            if backend == BackendKind::Gpu {
+                gpus.extend(gpu_name(run));
+            }
+            sources.insert(run.file);
+            let points: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x, y / one)).collect();
+            most = points.iter().fold(most, |m, p| m.max(p.0));
+            plot.series.push(Series {
+                label: format!("{} — {backend}, {what}", run.name),
+                colour: palette.next(),
+                line,
+                marker: Marker {
+                    shape: shape(backend),
+                    fill,
+                },
+                points,
+            });
+        }
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let mut ideal = vec![1.0];
+    while ideal.last().is_some_and(|&x| x < most) {
+        ideal.push(ideal.last().unwrap() * 2.0);
+    }
+    plot.series.push(Series {
+        label: "perfect scaling (speedup = ranks)".to_string(),
+        colour: RGBColor(140, 140, 140),
+        line: Line::Dotted,
+        marker: Marker::NONE,
+        points: ideal.into_iter().map(|x| (x, x)).collect(),
+    });
+    let rows = runs.iter().flat_map(|r| {
+        r.doc
+            .stream
+            .iter()
+            .filter(|r| r.kernel == StreamKernel::Triad)
+            .map(|r| (r.n, r.precision))
+    });
+    plot.title = format!(
+        "Speedup over one rank: triad ({}) and Monte Carlo — {}",
+        size_and_precision(rows),
+        names.heading(&runs, &gpus)
+    );
+    plot.x = Axis {
+        desc: "MPI ranks (log₂ scale)".to_string(),
+        scale: Scale::Log2,
+    };
+    plot.y = Axis {
+        desc: "Speedup over one rank (job rate / one rank's)".to_string(),
+        scale: Scale::Log2,
+    };
+    plot.notes = vec![
+        "Medians of the timed repetitions; each repetition's time is the slowest rank's; runs that failed validation are left out.".to_string(),
+        "Solid: triad, each rank its own arrays (weak scaling); dashed: Monte Carlo, the paths sharded across the ranks; dotted grey: perfect scaling.".to_string(),
+        "On one host, a triad line below perfect scaling where Monte Carlo keeps to it points at the memory bandwidth its ranks share; the findings name the hosts each count spans.".to_string(),
+    ];
+    Some(Chart {
+        file_name: "ranks.png",
         plot,
         sources,
     })

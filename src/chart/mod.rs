@@ -8,6 +8,7 @@
 //! | `sizes.png` | size sweeps ("sizes") | triad and dot GB/s vs n (log₂), GPU kernel-only and end-to-end, cache sizes, the break-even n |
 //! | `roofline.png` | roofline rows | GFLOP/s vs FLOP/byte (log-log), measured points, fitted ceilings, ridge points |
 //! | `montecarlo.png` | thread sweeps with Monte Carlo rows | million paths/s (log) vs threads (log₂ from 1), GPU levels, the peers |
+//! | `ranks.png` | rank sweeps ("ranks", under MPI) | the job's triad and Monte Carlo rates as speedups over one rank vs ranks (log₂ both), per run, backend and GPU path, perfect scaling dotted |
 //! | `transfer.png` | transfer sweeps ("transfer") | GB/s vs bytes (log-log) per run and way (upload mapped, upload write_buffer, download); launch latencies in the footnotes |
 //!
 //! A series is one run: every document is one run, named by its `label` (documents sharing a

@@ -1,4 +1,4 @@
-//! `hexpylot sweep threads|sizes|roofline|transfer`: single runs turned into curves, and what the curves
+//! `hexpylot sweep threads|ranks|sizes|roofline|transfer`: single runs turned into curves, and what the curves
 //! support (see [`crate::findings`]).
 
 use anyhow::Result;
@@ -7,11 +7,12 @@ use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
 use super::{
-    Common, Outputs, StreamSetArg, check_mc_request, check_reps, human_bytes, mc_steps, open,
-    render, run_all, stream_config, threads, usage,
+    Common, Outputs, Scaling, StreamSetArg, check_mc_request, check_reps, human_bytes, mc_steps,
+    open, render, run_all, stream_config, threads, usage,
 };
 use crate::backend::{BackendKind, Setup};
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling};
+use crate::cluster;
 use crate::findings;
 use crate::gpu::{GpuContext, TransferGpu};
 use crate::kernels::{StreamKernel, reference_option};
@@ -26,6 +27,11 @@ pub(super) enum SweepCommand {
     /// Monte Carlo, with the GPU as a reference line; says whether the triad curve shows a memory
     /// wall, and only when the data supports it.
     Threads(ThreadsArgs),
+    /// Under MPI: every backend on the job's first 1, 2, 4, … ranks up to all of them (the flags
+    /// of `sweep threads`, threads per rank), the stream set (weak scaling: each rank its own
+    /// arrays of --size) and European Monte Carlo (its paths sharded across the ranks), the job's
+    /// rates at each count against one rank's, per host and across hosts.
+    Ranks(ThreadsArgs),
     /// Triad and dot from 2^10 elements up to the largest size that fits: CPU backends, GPU
     /// kernel-only and end to end; the rate per memory level and the offload break-even size.
     Sizes(SizesArgs),
@@ -149,7 +155,7 @@ impl SweepCommand {
     /// The sweeps that run on one process only (their name), not across an MPI job's ranks.
     pub(super) fn single_process(&self) -> Option<&'static str> {
         match self {
-            SweepCommand::Threads(_) => None,
+            SweepCommand::Threads(_) | SweepCommand::Ranks(_) => None,
             SweepCommand::Sizes(_) => Some("sizes"),
             SweepCommand::Roofline(_) => Some("roofline"),
             SweepCommand::Transfer(_) => Some("transfer"),
@@ -160,6 +166,7 @@ impl SweepCommand {
 pub(super) fn sweep(command: SweepCommand, cores: &[CoreId], machine: Machine) -> Result<bool> {
     match command {
         SweepCommand::Threads(args) => sweep_threads(args, cores, machine),
+        SweepCommand::Ranks(args) => sweep_ranks(args, cores, machine),
         SweepCommand::Sizes(args) => sweep_sizes(args, cores, machine),
         SweepCommand::Roofline(args) => sweep_roofline(args, cores, machine),
         SweepCommand::Transfer(args) => sweep_transfer(args, cores, machine),
@@ -180,15 +187,15 @@ fn split(backends: &[BackendKind]) -> (Vec<BackendKind>, Vec<BackendKind>) {
     backends.iter().partition(|&&b| b != BackendKind::Gpu)
 }
 
-fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
-    let max = threads(&args.common, cores)?;
+/// What the thread and rank sweeps run at each step: the stream set and European Monte Carlo.
+fn scaling_plan(args: &ThreadsArgs, machine: &Machine) -> Result<Plan> {
     let cfg = stream_config(
         args.size,
         args.precision,
         args.reps,
         &StreamKernel::ALL,
         &args.stores,
-        &machine,
+        machine,
     )?;
     check_reps(args.mc_reps, "--mc-reps")?;
     let mc = McConfig {
@@ -197,12 +204,17 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
         reps: args.mc_reps,
     };
     check_mc_request(&mc.params, mc.paths)?;
-    let outputs = Outputs::reserve(&args.common)?;
-    let plan = Plan {
+    Ok(Plan {
         stream: Some((args.precision, cfg)),
         mc: vec![mc],
         ..Plan::default()
-    };
+    })
+}
+
+fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
+    let max = threads(&args.common, cores)?;
+    let plan = scaling_plan(&args, &machine)?;
+    let outputs = Outputs::reserve(&args.common)?;
     let (cpu, gpu) = split(&args.backends);
     let mut gpu = open(&gpu, &args.common, cores, max, &plan)?;
     let counts = doubling(max);
@@ -249,6 +261,53 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
         .collect();
     let sweep = findings::threads(&stream, &mc, &machine);
     finish(outputs, machine, &gpu, collected, sweep, &[])
+}
+
+fn sweep_ranks(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
+    if !cluster::world().is_mpi() {
+        return Err(usage(format!(
+            "sweep ranks sweeps the ranks of an MPI job: start a build with --features mpi under mpirun or srun{}",
+            if cfg!(feature = "mpi") {
+                ""
+            } else {
+                " (this build has no MPI)"
+            }
+        )));
+    }
+    if args.stores.scaling == Scaling::Strong {
+        return Err(usage(
+            "sweep ranks runs weak scaling only (each rank its own arrays of --size): --scaling strong is not built for it",
+        ));
+    }
+    let threads = threads(&args.common, cores)?;
+    let plan = scaling_plan(&args, &machine)?;
+    let outputs = Outputs::reserve(&args.common)?;
+    let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
+    let world = cluster::world();
+    let counts = doubling(world.size());
+    say!(
+        "sweep ranks: {counts:?} ranks of {} on {}; stream n = {} {} per rank, {} repetitions; European Monte Carlo {} paths across the ranks, {}{}",
+        plural(threads, "thread"),
+        machine.cpu_model,
+        args.size,
+        args.precision.name(),
+        args.reps,
+        args.paths,
+        plural(args.steps, "step"),
+        world.phrase()
+    );
+    super::ready(&mut opened)?;
+    opened.describe_gpu();
+    let mut collected = Collected::default();
+    for &ranks in &counts {
+        cluster::on_first(ranks, || collected.run(&mut opened.backends, &plan));
+        // The job's rows of each step: a rank's own rows would not say which step they were of.
+        collected.stream.retain(|r| r.is_job_row());
+        collected.mc.retain(|r| r.is_job_row());
+    }
+    collected.cross_check();
+    let sweep = findings::ranks(&collected.stream, &collected.mc, world.hosts());
+    finish(outputs, machine, &opened, collected, sweep, &[])
 }
 
 /// The document with its sweep, rendered.

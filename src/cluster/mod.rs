@@ -19,8 +19,8 @@
 #[cfg(feature = "mpi")]
 mod mpi;
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,9 @@ trait Comm: Send + Sync + std::fmt::Debug {
     fn gather(&self, bytes: &[u8]) -> Vec<Vec<u8>>;
     /// Every rank's bytes, in rank order, on every rank.
     fn all_gather(&self, bytes: &[u8]) -> Vec<Vec<u8>>;
+    /// The ranks that pass `keep` (the first ones, in rank order) as a communicator of their own;
+    /// `None` on the others. Every rank calls it.
+    fn split(&self, keep: bool) -> Option<Box<dyn Comm>>;
     /// Ends every process of the job with `code`.
     fn abort(&self, code: i32) -> !;
 }
@@ -65,9 +68,49 @@ enum Reduce {
 
 static WORLD: OnceLock<Cluster> = OnceLock::new();
 
-/// This process's job: the one [`start`] joined, else this process alone.
+/// The job [`world`] answers while [`on_first`] runs a part of it; `None`: the whole job.
+static ACTIVE: Mutex<Option<&'static Cluster>> = Mutex::new(None);
+
+/// The job this process runs in now: the one [`start`] joined (else this process alone), or,
+/// inside [`on_first`], the ranks it runs.
 pub fn world() -> &'static Cluster {
+    let active = *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    active.unwrap_or_else(whole)
+}
+
+/// The whole job, whatever part of it runs now.
+fn whole() -> &'static Cluster {
     WORLD.get_or_init(|| Cluster::solo(crate::machine::hostname()))
+}
+
+/// Runs `f` on the job's first `ranks` ranks as a job of their own (for them [`world`] is that
+/// job while `f` runs: its collectives, its rank 0, its size); the other ranks wait at a barrier
+/// of the whole job until `f` is done everywhere. Every rank calls it, with the same `ranks`, at
+/// the same point of the run (after the checkpoint), as for any collective. For one process:
+/// `f` runs.
+pub fn on_first(ranks: usize, f: impl FnOnce()) {
+    let job = whole();
+    let Some(comm) = &job.comm else {
+        return f();
+    };
+    let keep = job.rank < ranks;
+    if let Some(sub) = comm.split(keep) {
+        // One per step of a sweep (a few hundred bytes each), kept for the process's life so that
+        // `world` can hand out `&'static` as it does for the whole job.
+        let part: &'static Cluster = Box::leak(Box::new(Cluster {
+            rank: job.rank,
+            size: ranks.min(job.size),
+            local_rank: job.local_rank,
+            hosts: job.hosts[..ranks.min(job.size)].to_vec(),
+            library: job.library.clone(),
+            comm: Some(sub),
+            checked: AtomicBool::new(true),
+        }));
+        *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(part);
+        f();
+        *ACTIVE.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+    job.barrier();
 }
 
 /// The environment variable by which a launcher announces an MPI job: OpenMPI's `mpirun`,
@@ -142,6 +185,16 @@ pub enum Scope {
     Aggregate { ranks: usize },
 }
 
+impl Scope {
+    /// The ranks the row's figures are of.
+    pub fn ranks(&self) -> usize {
+        match self {
+            Scope::Rank { .. } => 1,
+            Scope::Aggregate { ranks } => *ranks,
+        }
+    }
+}
+
 /// The job a document's rows ran in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobInfo {
@@ -196,6 +249,11 @@ impl Cluster {
 
     pub fn host(&self) -> &str {
         &self.hosts[self.rank]
+    }
+
+    /// Every rank's host, in rank order.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
     }
 
     /// Rank `rank`'s host.

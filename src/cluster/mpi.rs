@@ -7,7 +7,7 @@ use mpi::Count;
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
-use mpi::topology::SimpleCommunicator;
+use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::{Rank, Threading};
 
@@ -16,20 +16,34 @@ use super::{Cluster, Comm, Reduce};
 /// Longest host name carried (MPI's own `MPI_MAX_PROCESSOR_NAME` is 256 in OpenMPI and MPICH).
 const HOST_BYTES: usize = 256;
 
-#[derive(Debug)]
-struct World {
+/// A communicator: the world, or the first ranks of it ([`Comm::split`]).
+struct Ranks {
     main: ThreadId,
+    comm: SimpleCommunicator,
 }
 
-impl World {
-    /// The world communicator, from the thread MPI was initialised on.
-    fn comm(&self) -> SimpleCommunicator {
+// SAFETY: the communicator is a handle the MPI library owns; MPI is initialised FUNNELED, and
+// every use goes through `Ranks::comm`, which asserts it runs on the thread that initialised MPI,
+// so no two threads ever use it, and the handle itself is never written after creation.
+unsafe impl Send for Ranks {}
+// SAFETY: as for `Send`: shared references only ever reach the handle on the main thread.
+unsafe impl Sync for Ranks {}
+
+impl std::fmt::Debug for Ranks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ranks({} of {})", self.comm.rank(), self.comm.size())
+    }
+}
+
+impl Ranks {
+    /// The communicator, from the thread MPI was initialised on.
+    fn comm(&self) -> &SimpleCommunicator {
         assert_eq!(
             thread::current().id(),
             self.main,
             "MPI called off the main thread"
         );
-        SimpleCommunicator::world()
+        &self.comm
     }
 }
 
@@ -78,8 +92,9 @@ pub(super) fn join() -> Result<(Universe, Cluster), String> {
         local_rank: local.rank() as usize,
         hosts,
         library: Some(library),
-        comm: Some(Box::new(World {
+        comm: Some(Box::new(Ranks {
             main: thread::current().id(),
+            comm: world,
         })),
         checked: Default::default(),
     };
@@ -110,7 +125,7 @@ fn count(bytes: &[u8]) -> Count {
     Count::try_from(bytes.len()).expect("a message under 2 GiB")
 }
 
-impl Comm for World {
+impl Comm for Ranks {
     fn barrier(&self) {
         self.comm().barrier();
     }
@@ -162,6 +177,19 @@ impl Comm for World {
             comm.all_gather_varcount_into(bytes, &mut partition);
         }
         pieces(&buf, &counts)
+    }
+
+    fn split(&self, keep: bool) -> Option<Box<dyn Comm>> {
+        let color = if keep {
+            Color::with_value(0)
+        } else {
+            Color::undefined()
+        };
+        let comm = self.comm().split_by_color(color)?;
+        Some(Box::new(Ranks {
+            main: self.main,
+            comm,
+        }))
     }
 
     fn abort(&self, code: i32) -> ! {
