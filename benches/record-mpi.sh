@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MPI ranks against threads on one machine: `mpirun -n R` with T threads each against one process
 # with R x T threads, on the CPU backends, stream (weak and strong scaling) and European Monte
-# Carlo; the JSON documents, the load before each run and the MPI library, under OUT.
+# Carlo; then `sweep ranks` over 1, 2, 4, … of the ranks and its chart; the JSON documents, the
+# load before each run and the MPI library, under OUT.
 #
 # Usage: HEXPYLOT_BIN=target/release/hexpylot [HEXPYLOT_PLAIN_BIN=...] benches/record-mpi.sh OUT
 #   HEXPYLOT_BIN        a release build with --features mpi
@@ -40,3 +41,5 @@ step stream-${ranks}x$threads-strong "${mpi[@]}" stream --size "$size" --threads
 step stream-${ranks}x$threads-weak "${mpi[@]}" stream --size "$size" --threads "$threads" --scaling weak
 step mc-1x$all "$plain" mc --paths "$paths" --threads "$all"
 step mc-${ranks}x$threads "${mpi[@]}" mc --paths "$paths" --threads "$threads"
+step sweep-ranks "${mpi[@]}" sweep ranks --size "$size" --paths "$paths" --threads "$threads"
+"$bin" chart "$out/sweep-ranks.json" --out "$out/charts" | tee -a "$out/log.txt"

@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hexpylot::results::Document;
 use serde_json::Value;
 
 /// `mpirun -n RANKS LAUNCHER_ARGS` on the binary under test, with what Open MPI needs in a
@@ -27,10 +28,12 @@ fn mpirun(ranks: usize, launcher_args: &[&str]) -> Command {
     cmd
 }
 
-/// Runs `cmd` with `args --json FILE`, which must succeed; returns the document.
+/// Runs `cmd` with `args --json FILE`, which must succeed; returns the document, which has an
+/// `mpi` block exactly when `cmd` is `mpirun`.
 fn json_of(mut cmd: Command, args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.json");
+    let launched = cmd.get_program() == "mpirun";
     let out = cmd
         .args(args)
         .args(["--json", path.to_str().unwrap()])
@@ -42,7 +45,13 @@ fn json_of(mut cmd: Command, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The typed model carries the job (`mpi`, every row's `scope`): read back and written again,
+    // the same bytes.
+    let doc = Document::from_json(&text, &path).unwrap();
+    assert_eq!(doc.mpi.is_some(), launched, "{args:?}: the mpi block");
+    assert_eq!(String::from_utf8(doc.to_json().unwrap()).unwrap(), text);
+    serde_json::from_str(&text).unwrap()
 }
 
 fn solo(bin: &str) -> Command {
@@ -217,6 +226,8 @@ fn bad_input_stops_every_rank_with_exit_2() {
         &["mc", "--paths", "0"][..],
         &["stream", "--size", "1", "--scaling", "strong"],
         &["sweep", "sizes"],
+        // 2^25 blocks of sums per rank: more than one message to rank 0 carries.
+        &["mc", "--paths", "2^38"],
     ] {
         let start = Instant::now();
         let out = mpirun(2, &[]).args(args).output().expect("runs");
