@@ -166,6 +166,18 @@ impl Collected {
             .sort_by_key(|r| (r.backend, r.gpu_path, r.threads, place(&r.scope)));
     }
 
+    /// The job's rows: under MPI each rank's own rows are in the document, not in the findings.
+    pub fn job_rows(&self) -> (Vec<StreamRow>, Vec<McRow>) {
+        (
+            self.stream
+                .iter()
+                .filter(|r| r.is_job_row())
+                .cloned()
+                .collect(),
+            self.mc.iter().filter(|r| r.is_job_row()).cloned().collect(),
+        )
+    }
+
     fn fail(&mut self, line: String) {
         self.failures.push(line);
     }

@@ -246,19 +246,7 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
     }
     collected.run(&mut gpu.backends, &plan);
     collected.cross_check();
-    // The job's rows (under MPI, each rank's own rows are in the document, not in the findings).
-    let stream: Vec<_> = collected
-        .stream
-        .iter()
-        .filter(|r| r.is_job_row())
-        .cloned()
-        .collect();
-    let mc: Vec<_> = collected
-        .mc
-        .iter()
-        .filter(|r| r.is_job_row())
-        .cloned()
-        .collect();
+    let (stream, mc) = collected.job_rows();
     let sweep = findings::threads(&stream, &mc, &machine);
     finish(outputs, machine, &gpu, collected, sweep, &[])
 }
