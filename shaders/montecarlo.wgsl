@@ -44,12 +44,14 @@ fn normals(@builtin(global_invocation_id) gid: vec3<u32>,
 // Mirrors the f32 constants of cpu_kernels::mc::PathConsts (computed on the host exactly as there).
 struct SimParams {
     key: vec2<u32>,
-    // Quads of paths (4m .. 4m+3 share a Philox counter) as (lo, hi) words: the end of the range
-    // this dispatch simulates (exclusive), the run's last quad, and the range's first quad (0,
-    // or where one rank's share of the run starts).
+    // Number of quads of paths (4m .. 4m+3 share a Philox counter), and the last one's index,
+    // as (lo, hi) words.
     quads: vec2<u32>,
     last: vec2<u32>,
-    first: vec2<u32>,
+    // This dispatch's workgroups are workgroups group_first.. of the run's grid of groups_total
+    // (all of it, or one rank's share): each sums exactly the paths it sums in the whole grid.
+    group_first: u32,
+    groups_total: u32,
     // Live paths in the last quad, 1 to 4.
     live_last: u32,
     steps: u32,
@@ -126,19 +128,17 @@ fn quad_payoffs(m: vec2<u32>) -> vec4<f32> {
     return select(vec4<f32>(0.0f), value, pays);
 }
 
-// Each invocation simulates quads first + gid, + stride, … (64-bit quad indices), accumulating its
-// payoffs in order with two-sum; the workgroup then folds its 256 partials in a fixed tree.
-// Deterministic for a given grid: no atomics, every addition in a fixed order.
+// Each invocation (index i in the run's grid) simulates quads i, i + stride, … (64-bit quad
+// indices), accumulating its payoffs in order with two-sum; the workgroup then folds its partials
+// in a fixed tree. Deterministic for a given grid: no atomics, every addition in a fixed order,
+// whichever workgroups of the grid one dispatch runs.
 @compute @workgroup_size(WG)
-fn simulate(@builtin(global_invocation_id) gid: vec3<u32>,
-            @builtin(local_invocation_index) lid: u32,
-            @builtin(workgroup_id) wid: vec3<u32>,
-            @builtin(num_workgroups) groups: vec3<u32>) {
+fn simulate(@builtin(local_invocation_index) lid: u32,
+            @builtin(workgroup_id) wid: vec3<u32>) {
     zero_bits = sim.zero;
-    let stride = groups.x * WG;
+    let stride = sim.groups_total * WG;
     var mine = Partial(vec2<f32>(0.0f), vec2<f32>(0.0f), 0u);
-    let start = sim.first.x + gid.x;
-    var m = vec2<u32>(start, sim.first.y + select(0u, 1u, start < gid.x));
+    var m = vec2<u32>((sim.group_first + wid.x) * WG + lid, 0u);
     while m.y < sim.quads.y || (m.y == sim.quads.y && m.x < sim.quads.x) {
         let pay = quad_payoffs(m);
         let live = select(4u, sim.live_last, all(m == sim.last));

@@ -444,3 +444,36 @@ fn european_call_throughput() {
         );
     }
 }
+
+/// A rank's share of the grid: any split of the run's workgroups, each part launched alone, gives
+/// pieces whose in-order merge is the whole grid's sums bit for bit (what makes GPU ranks under
+/// MPI price as one GPU does), and the counts of every part add up to the paths.
+#[test]
+fn workgroup_shares_merge_to_the_whole_grid() {
+    let Some((ctx, kernels)) = gpu() else { return };
+    let p = params(Payoff::EuropeanCall, 100.0, 1, 7);
+    for mut mc in kernels {
+        for paths in [2u64, 4097, 1_000_003] {
+            let (whole, _) = mc.simulate(&ctx, &p, paths, DEFAULT_SHAPE).unwrap();
+            let grid = mc.grid(paths, DEFAULT_SHAPE);
+            for parts in [2u32, 3, 7] {
+                let mut pieces = Vec::new();
+                for k in 0..parts {
+                    let range = grid * k / parts..grid * (k + 1) / parts;
+                    let (mine, _) = mc
+                        .simulate_groups(&ctx, &p, paths, range.clone(), DEFAULT_SHAPE)
+                        .unwrap();
+                    assert_eq!(mine.len(), range.len(), "one piece per workgroup");
+                    pieces.extend(mine);
+                }
+                let merged = hexpylot::backend::merged(&pieces);
+                assert_eq!(
+                    merged,
+                    whole,
+                    "{:?}, {paths} paths in {parts} parts of {grid} workgroups",
+                    mc.path()
+                );
+            }
+        }
+    }
+}

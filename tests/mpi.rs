@@ -391,3 +391,49 @@ fn sweep_ranks_records_the_job_at_each_count() {
             > 10_000
     );
 }
+
+/// GPU ranks: each launches its share of the run's grid of workgroups at one shape (rank 0's;
+/// `--gpu-tune off` pins the default), so the job's sums are one GPU's at that shape, bit for bit,
+/// on both paths (mirror, native). Without an adapter this prints a note and passes, unless
+/// `HEXPYLOT_REQUIRE_GPU=1` (CI, with lavapipe), where the runs themselves fail.
+#[test]
+fn gpu_ranks_sum_one_gpus_grid() {
+    let args = [
+        "mc",
+        "--backends",
+        "gpu",
+        "--paths",
+        "1000003",
+        "--reps",
+        "2",
+        "--gpu-tune",
+        "off",
+    ];
+    let reference = json_of(solo(env!("CARGO_BIN_EXE_hexpylot")), &args);
+    let reference = reference["mc"].as_array().unwrap().clone();
+    if reference.is_empty() {
+        eprintln!("skipped: no GPU adapter (set HEXPYLOT_REQUIRE_GPU=1 to fail instead)");
+        return;
+    }
+    assert_eq!(reference.len(), 2, "mirror and native: {reference:?}");
+    for ranks in 1..=3 {
+        let doc = json_of(mpirun(ranks, &["--bind-to", "none"]), &args);
+        let rows = doc["mc"].as_array().unwrap();
+        let job = job_rows(rows, "gpu");
+        assert_eq!(job.len(), 2, "{ranks} ranks: {rows:?}");
+        for (j, r) in job.iter().zip(&reference) {
+            assert_eq!(j["gpu_path"], r["gpu_path"]);
+            assert_eq!(j["valid"], true, "{j}");
+            assert_eq!(exact(j), exact(r), "{} on {ranks} ranks", r["gpu_path"]);
+        }
+        let counted: u64 = rows
+            .iter()
+            .filter(|r| r["scope"]["kind"] == "rank" && r["gpu_path"] == "mirror")
+            .map(|r| r["sums"]["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            counted, 1000003,
+            "the ranks' workgroups sum every path once"
+        );
+    }
+}

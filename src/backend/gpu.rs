@@ -217,7 +217,9 @@ impl Shapes {
 }
 
 impl MonteCarlo for GpuBackend {
-    /// One dispatch: no progress within it.
+    /// One dispatch: no progress within it. A share of the blocks is the same share of the
+    /// run's grid of workgroups (one piece per workgroup), so that every rank's workgroups sum the
+    /// paths they sum on one GPU running the whole grid at the same shape.
     fn simulate(
         &mut self,
         params: &McParams,
@@ -227,10 +229,18 @@ impl MonteCarlo for GpuBackend {
         _progress: &mut dyn FnMut(f64),
     ) -> Result<Ran<()>> {
         let i = self.path as usize;
-        let span = cpu_kernels::mc::block_span(paths, &blocks);
-        let (piece, time) =
-            self.mc[i].simulate_range(&self.ctx, params, paths, span, self.shapes.mc[i])?;
-        sums.push(piece);
+        let shape = self.shapes.mc[i];
+        let grid = u128::from(self.mc[i].grid(paths, shape));
+        let all = cpu_kernels::mc::block_count(paths).max(1) as u128;
+        let at = |block: usize| (grid * block as u128 / all) as u32;
+        let (pieces, time) = self.mc[i].simulate_groups(
+            &self.ctx,
+            params,
+            paths,
+            at(blocks.start)..at(blocks.end),
+            shape,
+        )?;
+        sums.extend(pieces);
         Ok(Ran {
             value: (),
             kernel_s: Some(time.best_estimate()),

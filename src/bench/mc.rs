@@ -34,6 +34,15 @@ struct Share {
 }
 
 impl Share {
+    /// The request this rank's sums price: its share of the paths as it summed them (its blocks'
+    /// paths on the CPU; on the GPU, those of its share of the grid's workgroups).
+    fn summed(&self, sums: &McSums) -> McConfig {
+        McConfig {
+            paths: sums.count,
+            ..self.cfg.clone()
+        }
+    }
+
     /// Rank `rank` of `ranks`'s share of `cfg` (the whole run for one process).
     fn of(cfg: &McConfig, rank: usize, ranks: usize) -> Share {
         let blocks = cluster::share(mc::block_count(cfg.paths), rank, ranks);
@@ -115,12 +124,14 @@ pub fn run_mc(
         ..measured.row(backend, cfg, path, scope)
     };
     let mut rows = Vec::new();
-    // A rank whose share has no block (more ranks than blocks) prices nothing of its own.
-    if share.cfg.paths > 0 {
+    let own = merged(&pieces);
+    // A rank whose share has no path (more ranks than blocks, or than GPU workgroups) prices
+    // nothing of its own.
+    if own.count > 0 {
         rows.push(row(
-            &share.cfg,
+            &share.summed(&own),
             Measured {
-                sums: merged(&pieces),
+                sums: own,
                 times: times.clone(),
                 walls: walls.clone(),
                 repeatable,
@@ -242,9 +253,12 @@ fn choose_launch(
         share,
     };
     let (shape, probes) = launch::choose(&space, tuning, &mut target)?;
+    // Every rank sums its workgroups of one grid, the same as one GPU's at that shape: the
+    // ranks must launch alike, at the shape rank 0 chose (its probes are in its row).
+    let shape = cluster::world().from_root(&shape);
     backend.set_shape(Family::MonteCarlo, shape);
     Ok(backend
-        .launch(Family::MonteCarlo, share.cfg.paths)
+        .launch(Family::MonteCarlo, cfg.paths)
         .map(|l| Launch { probes, ..l }))
 }
 
@@ -281,9 +295,13 @@ impl Target for McTarget<'_> {
 
     fn holds(&mut self, shape: Shape) -> Result<bool> {
         let (sums, _) = self.run(shape)?;
-        let share = &self.share.cfg;
+        // A rank whose share of the grid has no workgroup at this shape has nothing to check.
+        if sums.count == 0 {
+            return Ok(true);
+        }
+        let share = self.share.summed(&sums);
         let path_error = self.backend.path_error(&share.params, share.paths);
-        Ok(Verdict::of(share, sums, path_error).valid)
+        Ok(Verdict::of(&share, sums, path_error).valid)
     }
 }
 

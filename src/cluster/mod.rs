@@ -362,6 +362,17 @@ impl Cluster {
             .collect()
     }
 
+    /// Rank 0's `value`, on every rank: where every rank must act alike on a choice each could
+    /// make differently (a GPU launch shape tuned on each rank's own share).
+    pub fn from_root<T: Serialize + serde::de::DeserializeOwned + Clone>(&self, value: &T) -> T {
+        let Some(c) = &self.comm else {
+            return value.clone();
+        };
+        let bytes = serde_json::to_vec(value).expect("a choice serialises");
+        let every = c.all_gather(&bytes);
+        self.decode(&every[0], "choice from rank 0")
+    }
+
     /// `value` of one process as another rank would receive it (a single process skips the
     /// wire, not the type).
     fn round_trip<T: Serialize + serde::de::DeserializeOwned>(&self, value: &T) -> T {

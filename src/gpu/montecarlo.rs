@@ -111,7 +111,8 @@ struct SimParams {
     key: [u32; 2],
     quads: [u32; 2],
     last: [u32; 2],
-    first: [u32; 2],
+    group_first: u32,
+    groups_total: u32,
     live_last: u32,
     steps: u32,
     drift: f32,
@@ -394,31 +395,43 @@ impl McGpu {
         paths: u64,
         shape: Shape,
     ) -> Result<(McSums, PassTime), GpuError> {
-        self.simulate_range(ctx, params, paths, 0..paths, shape)
+        let grid = self.grid(paths, shape);
+        let (pieces, time) = self.simulate_groups(ctx, params, paths, 0..grid, shape)?;
+        Ok((crate::backend::merged(&pieces), time))
     }
 
-    /// The sums of paths `range` of a run of `paths` paths (one rank's share; `range.start` a
-    /// multiple of 4, as every block's start is), on a grid sized for the range.
-    pub fn simulate_range(
+    /// The sums of workgroups `groups` of the run's grid (`grid(paths, shape)` workgroups), one
+    /// per workgroup in grid order: one rank's share. Every workgroup sums exactly the paths it
+    /// sums when the whole grid runs, so any split of the grid, its pieces merged in order, gives
+    /// the whole run's bits. No workgroups: no pieces, and no dispatch.
+    pub fn simulate_groups(
         &mut self,
         ctx: &GpuContext,
         params: &McParams,
         paths: u64,
-        range: std::ops::Range<u64>,
+        groups: std::ops::Range<u32>,
         shape: Shape,
-    ) -> Result<(McSums, PassTime), GpuError> {
+    ) -> Result<(Vec<McSums>, PassTime), GpuError> {
+        self.check(params, paths, shape)?;
+        let total = self.grid(paths, shape);
         assert!(
-            range.start.is_multiple_of(QUAD) && range.start <= range.end && range.end <= paths,
-            "paths {range:?} of {paths}"
+            groups.start <= groups.end && groups.end <= total,
+            "workgroups {groups:?} of {total}"
         );
-        let count = range.end - range.start;
-        self.check(params, count, shape)?;
-        let first = range.start / QUAD;
-        let quads = range.end.div_ceil(QUAD);
-        let grid = self.grid(count, shape);
-        let partials = self.partials(ctx, grid)?;
-        // The run's last counter: the only one with fewer than four live paths.
-        let last = paths.div_ceil(QUAD).wrapping_sub(1);
+        let dispatched = groups.end - groups.start;
+        if dispatched == 0 {
+            return Ok((
+                Vec::new(),
+                PassTime {
+                    wall_s: 0.0,
+                    kernel_s: None,
+                },
+            ));
+        }
+        let quads = paths.div_ceil(QUAD);
+        let partials = self.partials(ctx, dispatched)?;
+        let last = quads.wrapping_sub(1);
+        let live_last = paths.wrapping_sub(last.wrapping_mul(QUAD)) as u32;
         let p = params;
         // Mirrors cpu_kernels::mc::PathConsts::new: f64, then rounded once to f32.
         let dt = p.maturity / f64::from(p.steps);
@@ -426,8 +439,9 @@ impl McGpu {
             key: key_of(p.seed),
             quads: [quads as u32, (quads >> 32) as u32],
             last: [last as u32, (last >> 32) as u32],
-            first: [first as u32, (first >> 32) as u32],
-            live_last: paths.wrapping_sub(last.wrapping_mul(QUAD)) as u32,
+            group_first: groups.start,
+            groups_total: total,
+            live_last,
             steps: p.steps,
             drift: ((p.rate - 0.5 * p.sigma * p.sigma) * dt) as f32,
             vol: (p.sigma * dt.sqrt()) as f32,
@@ -450,22 +464,31 @@ impl McGpu {
             &self.module,
             &uniform,
             &partials.bind_group,
-            (shape.workgroup, grid),
+            (shape.workgroup, dispatched),
         )?;
-        let parts: Vec<Partial> = ctx.download("partials", &partials.buffer, 0, grid as usize)?;
-        let mut sums = McSums::default();
-        for part in &parts {
-            sums.sum += f64::from(part.sum[0]) + f64::from(part.sum[1]);
-            sums.sum_sq += f64::from(part.sum_sq[0]) + f64::from(part.sum_sq[1]);
-            sums.count += u64::from(part.count);
-        }
-        if sums.count != count {
+        let parts: Vec<Partial> =
+            ctx.download("partials", &partials.buffer, 0, dispatched as usize)?;
+        // Each hi + lo pair added in f64 first: merging the pieces in order then adds exactly
+        // what one loop over the whole grid's partials adds.
+        let pieces: Vec<McSums> = parts
+            .iter()
+            .map(|part| McSums {
+                sum: f64::from(part.sum[0]) + f64::from(part.sum[1]),
+                sum_sq: f64::from(part.sum_sq[0]) + f64::from(part.sum_sq[1]),
+                count: u64::from(part.count),
+            })
+            .collect();
+        let summed: u64 = pieces.iter().map(|p| p.count).sum();
+        let expected = paths_of_groups(paths, total, shape.workgroup, &groups);
+        if summed != expected {
             return Err(GpuError::Failed {
                 what: "simulate".to_string(),
-                message: format!("the workgroups summed {} paths of {count}", sums.count),
+                message: format!(
+                    "workgroups {groups:?} of {total} summed {summed} paths, not their {expected}"
+                ),
             });
         }
-        Ok((sums, time))
+        Ok((pieces, time))
     }
 
     /// The partials and their bind group, replaced first by larger ones where they cannot hold
@@ -530,6 +553,31 @@ pub fn native_path_error(p: &McParams, paths: u64, shape: Shape, max_groups: u32
     let per_invocation = quads.div_ceil(u64::from(grid) * u64::from(shape.workgroup));
     let sums = ((QUAD * per_invocation) as f64 + f64::from(shape.workgroup).log2() + 1.0) * u;
     Some(mc::path_rounding(p)? + draws + exp + sums)
+}
+
+/// The paths workgroups `groups` of a grid of `total` workgroups of `workgroup` invocations sum:
+/// invocation i takes quads i, i + stride, … (stride = every invocation of the grid), four paths
+/// a quad, the run's last quad short.
+fn paths_of_groups(paths: u64, total: u32, workgroup: u32, groups: &std::ops::Range<u32>) -> u64 {
+    let quads = paths.div_ceil(QUAD);
+    if quads == 0 {
+        return 0;
+    }
+    let stride = u64::from(total) * u64::from(workgroup);
+    let (from, to) = (
+        u64::from(groups.start) * u64::from(workgroup),
+        u64::from(groups.end) * u64::from(workgroup),
+    );
+    // Invocations below quads % stride take one quad more than the others.
+    let (each, extra) = (quads / stride, quads % stride);
+    let taken = (to - from) * each + to.min(extra).saturating_sub(from);
+    let last = quads - 1;
+    let short = if (from..to).contains(&(last % stride)) {
+        QUAD * quads - paths
+    } else {
+        0
+    };
+    taken * QUAD - short
 }
 
 /// `(seed mod 2^32, seed div 2^32)`, the Philox key of every kernel.
