@@ -148,10 +148,11 @@ pub fn run_mc(
         let every = cluster.gather(&mine);
         if cluster.is_root() {
             let pieces: Vec<McSums> = every.into_iter().flatten().map(McSums::from).collect();
-            rows.push(row(
+            let sums = merged(&pieces);
+            let mut job = row(
                 cfg,
                 Measured {
-                    sums: merged(&pieces),
+                    sums,
                     walls: slowest.split_off(reps),
                     times: slowest,
                     repeatable,
@@ -159,7 +160,17 @@ pub fn run_mc(
                 Some(Scope::Aggregate {
                     ranks: cluster.size(),
                 }),
-            ));
+            );
+            // Shares that do not tile the run (GPU ranks whose devices size the grid apart)
+            // price some other set of paths.
+            if sums.count != cfg.paths {
+                job.valid = false;
+                job.check = format!(
+                    "the ranks' shares summed {} paths of {}: they did not split one run",
+                    sums.count, cfg.paths
+                );
+            }
+            rows.push(job);
         }
     }
     Ok(rows)
