@@ -335,6 +335,25 @@ fn with_scope(scope: &Option<Scope>, ranked: bool, mut cells: Vec<Cell>) -> Vec<
     cells
 }
 
+/// The CSV columns of a row's place in an MPI job, after the others (documents of one process
+/// have none): `scope` (`aggregate` or `rank`), `rank`, `host` (rank rows), `ranks` (the job's).
+const SCOPE_COLUMNS: [&str; 4] = ["scope", "rank", "host", "ranks"];
+
+fn scope_fields(scope: &Option<Scope>) -> [String; 4] {
+    match scope {
+        None => Default::default(),
+        Some(Scope::Rank { rank, host }) => {
+            ["rank".into(), rank.to_string(), host.clone(), String::new()]
+        }
+        Some(Scope::Aggregate { ranks }) => [
+            "aggregate".into(),
+            String::new(),
+            String::new(),
+            ranks.to_string(),
+        ],
+    }
+}
+
 /// The header, with the rank column where [`with_scope`] puts it.
 fn scoped_header<'a>(ranked: bool, names: &[&'a str]) -> Vec<&'a str> {
     let mut names = names.to_vec();
@@ -434,7 +453,8 @@ pub fn mc_table(rows: &[McRow]) -> Table {
 /// Monte Carlo rows as CSV, one line per option and backend.
 pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let ranked = rows.iter().any(|r| r.scope.is_some());
+    let mut header = vec![
         "option",
         "backend",
         "threads",
@@ -453,10 +473,14 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
         "z_score",
         "valid",
         "gpu_path",
-    ])?;
+    ];
+    if ranked {
+        header.extend(SCOPE_COLUMNS);
+    }
+    w.write_record(header)?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in rows {
-        w.write_record([
+        let mut record = vec![
             r.option.name().to_string(),
             r.backend.name().to_string(),
             r.threads.to_string(),
@@ -475,7 +499,11 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
             opt(r.z_score),
             r.valid.to_string(),
             r.gpu_path.map_or(String::new(), |p| p.name().to_string()),
-        ])?;
+        ];
+        if ranked {
+            record.extend(scope_fields(&r.scope));
+        }
+        w.write_record(record)?;
     }
     w.into_inner().context("writing CSV")
 }
@@ -696,7 +724,8 @@ pub(crate) fn num(text: String) -> Cell {
 /// whether the run validated, and the store kind.
 pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let ranked = rows.iter().any(|r| r.scope.is_some());
+    let mut header = vec![
         "function",
         "num_times",
         "n_elements",
@@ -712,9 +741,13 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         "cv",
         "valid",
         "stores",
-    ])?;
+    ];
+    if ranked {
+        header.extend(SCOPE_COLUMNS);
+    }
+    w.write_record(header)?;
     for r in rows {
-        w.write_record([
+        let mut record = vec![
             r.kernel.spec().babelstream.to_string(),
             (r.reps + 1).to_string(),
             r.n.to_string(),
@@ -730,7 +763,11 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
             cv_field(&r.timing),
             r.valid.to_string(),
             r.stores.map_or("", store_kind_name).to_string(),
-        ])?;
+        ];
+        if ranked {
+            record.extend(scope_fields(&r.scope));
+        }
+        w.write_record(record)?;
     }
     w.into_inner().context("finishing the CSV")
 }

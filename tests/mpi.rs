@@ -437,3 +437,50 @@ fn gpu_ranks_sum_one_gpus_grid() {
         );
     }
 }
+
+/// Under MPI the CSV says which rows are the job's and which a rank's (the last four columns);
+/// one process's CSV is as it always was (no such columns: `tests/stores.rs`).
+#[test]
+fn the_csv_names_each_rows_place_in_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    for (command, extra) in [
+        ("stream", &["--size", "4096", "--reps", "3"][..]),
+        ("mc", &["--paths", "100003", "--reps", "2"]),
+    ] {
+        let path = dir.path().join(format!("{command}.csv"));
+        let out = mpirun(2, &[])
+            .args([command, "--backends", "engine", "--threads", "1"])
+            .args(extra)
+            .args(["--csv", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(
+            header[header.len() - 4..],
+            ["scope", "rank", "host", "ranks"],
+            "{text}"
+        );
+        let places: Vec<String> = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                f[f.len() - 4..].join(" ")
+            })
+            .collect();
+        assert!(places.iter().any(|p| p == "aggregate   2"), "{places:?}");
+        assert!(
+            places.iter().any(|p| p.starts_with("rank 0 ")),
+            "{places:?}"
+        );
+        assert!(
+            places.iter().any(|p| p.starts_with("rank 1 ")),
+            "{places:?}"
+        );
+    }
+}
