@@ -918,7 +918,7 @@ fn ranks(input: &Input, names: &Names) -> Option<Chart> {
     };
     plot.notes = vec![
         "Medians of the timed repetitions; each repetition's time is the slowest rank's; runs that failed validation are left out.".to_string(),
-        "Solid: triad, each rank its own arrays (weak scaling); dashed: Monte Carlo, the paths sharded across the ranks; dotted grey: perfect scaling.".to_string(),
+        "Solid: triad, every rank's bytes over the slowest rank's time (n in the title: the job's); dashed: Monte Carlo, the paths sharded across the ranks; dotted grey: perfect scaling.".to_string(),
         "On one host, a triad line below perfect scaling where Monte Carlo keeps to it points at the memory bandwidth its ranks share; the findings name the hosts each count spans.".to_string(),
     ];
     Some(Chart {

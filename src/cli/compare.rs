@@ -29,6 +29,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
         &StreamKernel::ALL,
         &args.stores,
         &machine,
+        crate::cluster::world().size(),
     )?;
     check_reps(args.mc_reps, "--mc-reps")?;
     let ceilings = match &args.roofline {

@@ -476,7 +476,9 @@ fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
 }
 
 /// The stream request, checked before anything is allocated: the size fits host memory and the
-/// address space, and the repetitions keep every value in the normal range.
+/// address space, and the repetitions keep every value in the normal range. Under
+/// `--scaling strong` this rank's share of `--size` across the first `ranks` ranks (the job's,
+/// or one step of `sweep ranks`).
 fn stream_config(
     size: u64,
     precision: Precision,
@@ -484,6 +486,7 @@ fn stream_config(
     kernels: &[StreamKernel],
     stores: &StreamSetArg,
     machine: &Machine,
+    ranks: usize,
 ) -> Result<StreamConfig> {
     let elem = precision.bytes() as u128;
     let n = usize::try_from(size).map_err(|_| {
@@ -494,14 +497,13 @@ fn stream_config(
     let world = crate::cluster::world();
     let n = match stores.scaling {
         Scaling::Weak => n,
-        Scaling::Strong if n < world.size() => {
+        Scaling::Strong if n < ranks => {
             return Err(usage(format!(
-                "--size {n} --scaling strong: fewer elements than the job's {} ranks",
-                world.size()
+                "--size {n} --scaling strong: fewer elements than the {ranks} ranks it is split across"
             )));
         }
-        // This rank's share, as evenly as it goes.
-        Scaling::Strong => crate::cluster::share(n, world.rank(), world.size()).len(),
+        // This rank's share, as evenly as it goes (a rank past `ranks` sizes for the last's).
+        Scaling::Strong => crate::cluster::share(n, world.rank().min(ranks - 1), ranks).len(),
     };
     let need = 3 * elem * n as u128;
     // The ranks on this host share its memory.
@@ -554,6 +556,7 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> 
         &args.kernels,
         &args.stores,
         &machine,
+        crate::cluster::world().size(),
     )?;
     let outputs = Outputs::reserve(&args.common)?;
     let plan = Plan {

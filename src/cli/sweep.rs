@@ -28,9 +28,10 @@ pub(super) enum SweepCommand {
     /// wall, and only when the data supports it.
     Threads(ThreadsArgs),
     /// Under MPI: every backend on the job's first 1, 2, 4, … ranks up to all of them (the flags
-    /// of `sweep threads`, threads per rank), the stream set (weak scaling: each rank its own
-    /// arrays of --size) and European Monte Carlo (its paths sharded across the ranks), the job's
-    /// rates at each count against one rank's, per host and across hosts.
+    /// of `sweep threads`, threads per rank), the stream set (`--scaling weak`: each rank its own
+    /// arrays of --size; `strong`: --size split across each count) and European Monte Carlo (its
+    /// paths sharded across the ranks), the job's rates at each count against one rank's, per host
+    /// and across hosts.
     Ranks(ThreadsArgs),
     /// Triad and dot from 2^10 elements up to the largest size that fits: CPU backends, GPU
     /// kernel-only and end to end; the rate per memory level and the offload break-even size.
@@ -187,8 +188,9 @@ fn split(backends: &[BackendKind]) -> (Vec<BackendKind>, Vec<BackendKind>) {
     backends.iter().partition(|&&b| b != BackendKind::Gpu)
 }
 
-/// What the thread and rank sweeps run at each step: the stream set and European Monte Carlo.
-fn scaling_plan(args: &ThreadsArgs, machine: &Machine) -> Result<Plan> {
+/// What the thread and rank sweeps run at a step of `ranks` ranks: the stream set and European
+/// Monte Carlo.
+fn scaling_plan(args: &ThreadsArgs, machine: &Machine, ranks: usize) -> Result<Plan> {
     let cfg = stream_config(
         args.size,
         args.precision,
@@ -196,6 +198,7 @@ fn scaling_plan(args: &ThreadsArgs, machine: &Machine) -> Result<Plan> {
         &StreamKernel::ALL,
         &args.stores,
         machine,
+        ranks,
     )?;
     check_reps(args.mc_reps, "--mc-reps")?;
     let mc = McConfig {
@@ -213,7 +216,7 @@ fn scaling_plan(args: &ThreadsArgs, machine: &Machine) -> Result<Plan> {
 
 fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     let max = threads(&args.common, cores)?;
-    let plan = scaling_plan(&args, &machine)?;
+    let plan = scaling_plan(&args, &machine, cluster::world().size())?;
     let outputs = Outputs::reserve(&args.common)?;
     let (cpu, gpu) = split(&args.backends);
     let mut gpu = open(&gpu, &args.common, cores, max, &plan)?;
@@ -262,23 +265,26 @@ fn sweep_ranks(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<
             }
         )));
     }
-    if args.stores.scaling == Scaling::Strong {
-        return Err(usage(
-            "sweep ranks runs weak scaling only (each rank its own arrays of --size): --scaling strong is not built for it",
-        ));
-    }
     let threads = threads(&args.common, cores)?;
-    let plan = scaling_plan(&args, &machine)?;
-    let outputs = Outputs::reserve(&args.common)?;
-    let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     let world = cluster::world();
     let counts = doubling(world.size());
+    // Every step's plan checked before any runs (strong scaling splits --size over each count).
+    let plans = counts
+        .iter()
+        .map(|&ranks| scaling_plan(&args, &machine, ranks))
+        .collect::<Result<Vec<Plan>>>()?;
+    let outputs = Outputs::reserve(&args.common)?;
+    let mut opened = open(&args.backends, &args.common, cores, threads, &plans[0])?;
     say!(
-        "sweep ranks: {counts:?} ranks of {} on {}; stream n = {} {} per rank, {} repetitions; European Monte Carlo {} paths across the ranks, {}{}",
+        "sweep ranks: {counts:?} ranks of {} on {}; stream n = {} {} {}, {} repetitions; European Monte Carlo {} paths across the ranks, {}{}",
         plural(threads, "thread"),
         machine.cpu_model,
         args.size,
         args.precision.name(),
+        match args.stores.scaling {
+            Scaling::Weak => "per rank",
+            Scaling::Strong => "across the ranks",
+        },
         args.reps,
         args.paths,
         plural(args.steps, "step"),
@@ -287,8 +293,8 @@ fn sweep_ranks(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Result<
     super::ready(&mut opened)?;
     opened.describe_gpu();
     let mut collected = Collected::default();
-    for &ranks in &counts {
-        cluster::on_first(ranks, || collected.run(&mut opened.backends, &plan));
+    for (&ranks, plan) in counts.iter().zip(&plans) {
+        cluster::on_first(ranks, || collected.run(&mut opened.backends, plan));
         // The job's rows of each step: a rank's own rows would not say which step they were of.
         collected.stream.retain(|r| r.is_job_row());
         collected.mc.retain(|r| r.is_job_row());
@@ -381,6 +387,7 @@ fn sweep_sizes(args: SizesArgs, cores: &[CoreId], machine: Machine) -> Result<bo
                 &[StreamKernel::Triad, StreamKernel::Dot],
                 &args.stores,
                 &machine,
+                1,
             )?;
             Ok(Plan {
                 stream: Some((args.precision, cfg)),
