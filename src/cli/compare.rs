@@ -61,8 +61,9 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
     let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     let n = plan.stream.as_ref().map_or(0, |(_, c)| c.n);
     say!(
-        "compare: stream n = {n} {}, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {}), {} repetitions; {} on {}{}",
+        "compare: stream n = {n} {}{}, {} repetitions; Monte Carlo {} paths (European, and arithmetic Asian with {}), {} repetitions; {} on {}{}",
         args.precision.name(),
+        crate::cluster::world().own(),
         args.reps,
         args.paths,
         plural(asian_steps as usize, "date"),

@@ -566,8 +566,9 @@ fn stream(args: StreamArgs, cores: &[CoreId], machine: Machine) -> Result<bool> 
     let mut opened = open(&args.backends, &args.common, cores, threads, &plan)?;
     let n = plan.stream.as_ref().map_or(0, |(_, c)| c.n);
     say!(
-        "stream: n = {n} {} elements ({} per array), {} repetitions (first dropped), {} on {}{}",
+        "stream: n = {n} {} elements{} ({} per array), {} repetitions (first dropped), {} on {}{}",
         args.precision.name(),
+        crate::cluster::world().own(),
         human_bytes(args.precision.bytes() as u128 * n as u128),
         args.reps,
         plural(threads, "thread"),

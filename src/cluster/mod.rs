@@ -266,6 +266,12 @@ impl Cluster {
         self.hosts.iter().filter(|h| *h == self.host()).count()
     }
 
+    /// Where a header's per-process figure (an array size) is rank 0's own under MPI: " on rank
+    /// 0" for several ranks, else nothing.
+    pub fn own(&self) -> &'static str {
+        if self.is_parallel() { " on rank 0" } else { "" }
+    }
+
     /// The tail of a command's header line under MPI (empty for one process), so the reader
     /// knows the figures that follow are the job's and its ranks'.
     pub fn phrase(&self) -> String {
