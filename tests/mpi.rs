@@ -34,17 +34,7 @@ fn json_of(mut cmd: Command, args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.json");
     let launched = cmd.get_program() == "mpirun";
-    let out = cmd
-        .args(args)
-        .args(["--json", path.to_str().unwrap()])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(cmd.args(args).args(["--json", path.to_str().unwrap()]));
     let text = std::fs::read_to_string(&path).unwrap();
     // The typed model carries the job (`mpi`, every row's `scope`): read back and written again,
     // the same bytes.
@@ -52,6 +42,18 @@ fn json_of(mut cmd: Command, args: &[&str]) -> Value {
     assert_eq!(doc.mpi.is_some(), launched, "{args:?}: the mpi block");
     assert_eq!(String::from_utf8(doc.to_json().unwrap()).unwrap(), text);
     serde_json::from_str(&text).unwrap()
+}
+
+/// Runs `cmd`, which must succeed.
+fn succeeded(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn solo(bin: &str) -> Command {
@@ -365,16 +367,11 @@ fn sweep_ranks_records_the_job_at_each_count() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ranks.json");
     std::fs::write(&file, doc.to_string()).unwrap();
-    let out = solo(env!("CARGO_BIN_EXE_hexpylot"))
+    let mut chart = solo(env!("CARGO_BIN_EXE_hexpylot"));
+    chart
         .args(["chart", file.to_str().unwrap(), "--out"])
-        .arg(dir.path().join("charts"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(dir.path().join("charts"));
+    let out = succeeded(&mut chart);
     let drawn = String::from_utf8_lossy(&out.stdout);
     assert!(
         drawn
@@ -448,16 +445,11 @@ fn the_csv_names_each_rows_place_in_the_job() {
         ("mc", &["--paths", "100003", "--reps", "2"]),
     ] {
         let path = dir.path().join(format!("{command}.csv"));
-        let out = mpirun(2, &[])
-            .args([command, "--backends", "engine", "--threads", "1"])
-            .args(extra)
-            .args(["--csv", path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeded(
+            mpirun(2, &[])
+                .args([command, "--backends", "engine", "--threads", "1"])
+                .args(extra)
+                .args(["--csv", path.to_str().unwrap()]),
         );
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
