@@ -147,7 +147,7 @@ impl Collected {
         for (rank, theirs) in every.into_iter().enumerate().skip(1) {
             self.stream.extend(theirs.stream);
             self.mc.extend(theirs.mc);
-            let host = world.host_of(rank);
+            let host = &world.hosts()[rank];
             self.failures.extend(
                 theirs
                     .failures

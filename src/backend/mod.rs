@@ -119,8 +119,9 @@ pub trait MonteCarlo {
     /// appends their undiscounted payoff sums to `sums` in counter order, in pieces that merged
     /// in order give the sums of the whole range: one piece per block on the CPU backends, so
     /// that every rank's pieces merged in rank order give the very bits of one process (and,
-    /// blocks summed in block order, of any thread count); one piece for the range on the GPU,
-    /// whose workgroup sums follow its grid. `progress` is told the fraction of the range done
+    /// blocks summed in block order, of any thread count); on the GPU one piece per workgroup of
+    /// the same share of the run's grid, so that the pieces of every rank merged in order give
+    /// one GPU's bits at the same launch shape. `progress` is told the fraction of the range done
     /// so far, between batches of work (CPU backends: [`simulate_batched`]), so that a huge run
     /// shows progress within one repetition.
     fn simulate(

@@ -27,33 +27,12 @@ pub struct McConfig {
     pub reps: usize,
 }
 
-/// One rank's share of a run: its blocks, and the request as its rows price it (its paths).
-struct Share {
-    blocks: Range<usize>,
-    cfg: McConfig,
-}
-
-impl Share {
-    /// The request this rank's sums price: its share of the paths as it summed them (its blocks'
-    /// paths on the CPU; on the GPU, those of its share of the grid's workgroups).
-    fn summed(&self, sums: &McSums) -> McConfig {
-        McConfig {
-            paths: sums.count,
-            ..self.cfg.clone()
-        }
-    }
-
-    /// Rank `rank` of `ranks`'s share of `cfg` (the whole run for one process).
-    fn of(cfg: &McConfig, rank: usize, ranks: usize) -> Share {
-        let blocks = cluster::share(mc::block_count(cfg.paths), rank, ranks);
-        let span = mc::block_span(cfg.paths, &blocks);
-        Share {
-            blocks,
-            cfg: McConfig {
-                paths: span.end - span.start,
-                ..cfg.clone()
-            },
-        }
+/// The request a share's sums price: the paths it summed (its blocks' on the CPU; on the GPU,
+/// those of its workgroups of the run's grid), the rest as `cfg`.
+fn summed(cfg: &McConfig, sums: &McSums) -> McConfig {
+    McConfig {
+        paths: sums.count,
+        ..cfg.clone()
     }
 }
 
@@ -76,12 +55,13 @@ pub fn run_mc(
     if let Some(path) = path {
         backend.select_mc_path(path);
     }
-    let share = Share::of(cfg, cluster.rank(), cluster.size());
+    // This rank's blocks (all of them for one process).
+    let share = cluster::share(mc::block_count(cfg.paths), cluster.rank(), cluster.size());
     let launch = choose_launch(backend, cfg, &share)?;
     let mut times = vec![0.0; cfg.reps];
     // Host clock around each call: for an offload device, parameters in, kernel, sums out.
     let mut walls = vec![0.0; cfg.reps];
-    let mut pieces = Vec::with_capacity(share.blocks.len());
+    let mut pieces = Vec::with_capacity(share.len());
     let mut first: Option<Vec<McSums>> = None;
     let mut repeatable = true;
     // Progress in 2^40 units per repetition (fine enough for a batch of 2^24 path-steps of the
@@ -105,7 +85,7 @@ pub fn run_mc(
         let ran = backend.simulate(
             &cfg.params,
             cfg.paths,
-            share.blocks.clone(),
+            share.clone(),
             &mut pieces,
             &mut report,
         )?;
@@ -129,7 +109,7 @@ pub fn run_mc(
     // nothing of its own.
     if own.count > 0 {
         rows.push(row(
-            &share.summed(&own),
+            &summed(cfg, &own),
             Measured {
                 sums: own,
                 times: times.clone(),
@@ -253,7 +233,7 @@ impl Measured {
 fn choose_launch(
     backend: &mut dyn Backend,
     cfg: &McConfig,
-    share: &Share,
+    share: &Range<usize>,
 ) -> Result<Option<Launch>> {
     let Some((space, tuning)) = backend.launch_space(Family::MonteCarlo, Precision::F32) else {
         return Ok(None);
@@ -277,7 +257,8 @@ fn choose_launch(
 struct McTarget<'a> {
     backend: &'a mut dyn Backend,
     cfg: &'a McConfig,
-    share: &'a Share,
+    /// This rank's blocks.
+    share: &'a Range<usize>,
 }
 
 impl McTarget<'_> {
@@ -288,7 +269,7 @@ impl McTarget<'_> {
         let ran = self.backend.simulate(
             &self.cfg.params,
             self.cfg.paths,
-            self.share.blocks.clone(),
+            self.share.clone(),
             &mut pieces,
             &mut |_| {},
         )?;
@@ -310,7 +291,7 @@ impl Target for McTarget<'_> {
         if sums.count == 0 {
             return Ok(true);
         }
-        let share = self.share.summed(&sums);
+        let share = summed(self.cfg, &sums);
         let path_error = self.backend.path_error(&share.params, share.paths);
         Ok(Verdict::of(&share, sums, path_error).valid)
     }

@@ -419,7 +419,7 @@ fn run(cli: Cli) -> Result<bool> {
         && let Some(name) = command.single_process()
     {
         return Err(usage(format!(
-            "sweep {name} runs on one process; under MPI run stream, mc, compare or sweep threads (launched on {} ranks)",
+            "sweep {name} runs on one process; under MPI run stream, mc, compare, sweep threads or sweep ranks (launched on {} ranks)",
             world.size()
         )));
     }
@@ -632,18 +632,6 @@ fn check_mc_request(params: &McParams, paths: u64) -> Result<()> {
     if paths < 2 {
         return Err(usage(format!(
             "--paths {paths}: at least 2 paths are needed (the standard error divides by paths - 1)"
-        )));
-    }
-    // Under MPI each rank's block sums travel to rank 0 as one message (JSON, about 70 bytes a
-    // block), and MPI counts a message's bytes in an i32.
-    const GATHERED_BLOCKS: u64 = 1 << 24;
-    let ranks = crate::cluster::world().size() as u64;
-    let blocks = paths.div_ceil(cpu_kernels::mc::BLOCK_PATHS);
-    if ranks > 1 && blocks.div_ceil(ranks) > GATHERED_BLOCKS {
-        return Err(usage(format!(
-            "--paths {paths} on {ranks} ranks: {} blocks of {} paths per rank, above the {GATHERED_BLOCKS} a rank's message to rank 0 can carry; use more ranks or fewer paths",
-            blocks.div_ceil(ranks),
-            cpu_kernels::mc::BLOCK_PATHS
         )));
     }
     cpu_kernels::mc::check_path_range(params)

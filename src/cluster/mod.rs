@@ -256,11 +256,6 @@ impl Cluster {
         &self.hosts
     }
 
-    /// Rank `rank`'s host.
-    pub fn host_of(&self, rank: usize) -> &str {
-        &self.hosts[rank]
-    }
-
     /// How many of the job's ranks share this rank's host (and its memory).
     pub fn ranks_here(&self) -> usize {
         self.hosts.iter().filter(|h| *h == self.host()).count()
