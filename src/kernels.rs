@@ -285,7 +285,8 @@ pub fn gold_replay<T: Real>(
 /// others (an AMD Zen 4 VM: 25.0 vs 11.8 GB/s single-threaded triad at 2^25 f32), and in cache
 /// they always lose. `Auto` measures both on the arrays about to be timed
 /// (see `crate::bench::run_stream`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StorePolicy {
     /// Probe both kinds per kernel on the actual arrays, untimed, and keep the faster.
     #[default]

@@ -9,10 +9,13 @@
 //! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
 //! - [`report`]: tables, JSON and CSV. [`diff`]: two result files compared row by row.
 //!   [`machine`]: what the run ran on. [`cli`]: the command line.
-//! - [`output`]: output locations, checked before a run and written after it, atomically.
+//! - [`input`]: the files a command reads (regular files only).
+//!   [`output`]: output locations, checked before a run and written after it, atomically.
 //!   [`signals`]: SIGINT, SIGTERM and SIGHUP leave no temporary file behind.
+//! - [`alloc`]: the binary's allocator, which ends a run that runs out of memory with one line.
 //! - [`cluster`]: the ranks of an MPI job (`--features mpi`), or this one process.
 
+pub mod alloc;
 pub mod backend;
 pub mod bench;
 pub mod chart;
@@ -22,6 +25,7 @@ pub mod diff;
 pub mod engine;
 pub mod findings;
 pub mod gpu;
+pub mod input;
 pub mod kernels;
 pub mod machine;
 pub mod output;

@@ -1,3 +1,7 @@
+/// A failed allocation ends the run with one line and exit 1, not SIGABRT (see the module).
+#[global_allocator]
+static ALLOC: hexpylot::alloc::Allocator = hexpylot::alloc::Allocator;
+
 fn main() -> std::process::ExitCode {
     // Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid" on stderr when it is unset (as
     // under cron, CI and ssh without a session); a temporary folder serves them as well.

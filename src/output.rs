@@ -7,11 +7,22 @@
 //! - A regular file, or a name not there yet, is replaced atomically: a temporary file
 //!   `.hpXXXXXX.tmp` (13 bytes, so that any name up to NAME_MAX fits) is written next to it,
 //!   flushed and renamed over it. A new file gets the umask's mode (0666 & !umask); an existing
-//!   one keeps its mode and, where the process may (root), its owner. The temporary file exists
-//!   only while it is written: a SIGINT, SIGTERM or SIGHUP meanwhile waits for the rename, and
-//!   leaves no temporary file (see [`crate::signals`]).
+//!   one keeps its mode and, where the process may (root), its owner. A failed write
+//!   (a full disk, a file-size limit: `ulimit -f` is EFBIG here, see [`crate::signals`]) removes
+//!   the temporary file and leaves the target as it was. A SIGINT, SIGTERM or SIGHUP while the
+//!   temporary files are written removes them and leaves every target as it was; one that comes
+//!   once the renames have begun waits for them to end (each file is written and flushed before
+//!   the first rename, so they take milliseconds), and the outputs are then all new. Just before
+//!   the renames each target is looked at again: one that became something else than a regular
+//!   file since the check (a FIFO made there meanwhile) is not renamed over.
 //! - A symbolic link is written through: its chain is resolved and the file it ends at is
 //!   replaced as above (a dangling link creates its target); the link stays a link.
+//! - A name of an open descriptor (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`,
+//!   or a link to one) is written through that descriptor, never replaced: `/dev/stdout` is
+//!   standard output exactly as `-` is, any other descriptor is written at its own offset (so
+//!   `2>>log` appends). Resolved as a link, `/proc/self/fd/1` would lead to the file the shell
+//!   opened (`>> run.log`), and the rename would replace that file: its earlier lines and the
+//!   report with it.
 //! - A character device (`/dev/null`) or a FIFO is written in place, not atomically: it holds no
 //!   content to protect, and a rename would destroy it. Each is opened when checked, without
 //!   blocking, and kept open until written: a FIFO nobody reads when the command starts is
@@ -22,10 +33,11 @@
 //!   permission bits pass, and only trying finds a read-only file system or /proc), and two
 //!   outputs naming the same file.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -87,12 +99,7 @@ impl OutputFile {
         };
         let raw = path.as_os_str();
         if raw == "-" {
-            REPORT_TO_STDERR.store(true, Ordering::Relaxed);
-            return Ok(OutputFile {
-                shown: "standard output".to_string(),
-                place: Place::Stdout,
-                id: Identity::Stdout,
-            });
+            return Ok(Self::stdout());
         }
         if raw.is_empty() {
             return Err(bad("an empty path names no file".to_string()));
@@ -100,7 +107,13 @@ impl OutputFile {
         if raw.as_bytes().ends_with(b"/") || path.file_name().is_none() {
             return Err(bad("the path names a directory, not a file".to_string()));
         }
-        // What the path leads to as the kernel sees it (magic links such as /dev/stdout included).
+        // Before any link is followed: a descriptor's name leads to the file behind it, which a
+        // rename would replace.
+        let target = match resolve_links(path).map_err(|e| bad(format!("resolving links: {e}")))? {
+            End::Descriptor(fd) => return Self::descriptor(fd, shown.clone()).map_err(bad),
+            End::File(target) => target,
+        };
+        // What the path leads to as the kernel sees it.
         match fs::metadata(path) {
             Ok(m) if m.is_dir() => return Err(bad("it is a directory".to_string())),
             Ok(m) if m.is_file() => {}
@@ -109,7 +122,6 @@ impl OutputFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(bad(e.to_string())),
         }
-        let target = resolve_links(path).map_err(|e| bad(format!("resolving links: {e}")))?;
         let dir = parent(&target);
         match fs::metadata(&dir) {
             Ok(m) if m.is_dir() => {}
@@ -137,6 +149,68 @@ impl OutputFile {
             place: Place::Replace { path: target, dir },
             id,
         })
+    }
+
+    /// Standard output (`-`, `/dev/stdout`): the report then goes to standard error.
+    fn stdout() -> OutputFile {
+        REPORT_TO_STDERR.store(true, Ordering::Relaxed);
+        OutputFile {
+            shown: "standard output".to_string(),
+            place: Place::Stdout,
+            id: Identity::Stdout,
+        }
+    }
+
+    /// Open descriptor `fd` of this process, named by a path: standard output as `-` is, any
+    /// other written in place through a duplicate, at the descriptor's own offset and with its
+    /// own flags (`O_APPEND` from `>>` included).
+    fn descriptor(fd: RawFd, shown: String) -> Result<OutputFile, String> {
+        if fd == libc::STDOUT_FILENO {
+            return Ok(Self::stdout());
+        }
+        // SAFETY: F_GETFL only reads the flags; a number that is no open descriptor is EBADF.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 {
+            return Err(format!("descriptor {fd} is not open"));
+        }
+        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(format!("descriptor {fd} is open for reading only"));
+        }
+        // SAFETY: `fd` is open (checked above); the duplicate is a new descriptor, owned below.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(io::Error::last_os_error().to_string());
+        }
+        // SAFETY: `dup` was just created and nothing else owns it.
+        let file = unsafe { File::from_raw_fd(dup) };
+        let m = file.metadata().map_err(|e| e.to_string())?;
+        Ok(OutputFile {
+            shown,
+            place: Place::Direct(file),
+            id: Identity::Inode(m.dev(), m.ino()),
+        })
+    }
+
+    /// Refuses an output that is one of the run's `inputs` (the same file under any name or
+    /// link): writing it would destroy what the run was made from.
+    pub fn refuse_inputs<'a>(
+        &self,
+        inputs: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<(), OutputError> {
+        for input in inputs {
+            if let Ok(m) = fs::metadata(input)
+                && self.id == Identity::Inode(m.dev(), m.ino())
+            {
+                return Err(OutputError::Location {
+                    path: self.shown.clone(),
+                    why: format!(
+                        "it is {}, an input of this run, which writing it would destroy",
+                        input.display()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// A character device or FIFO: opened now, so that a FIFO without a reader fails at once.
@@ -189,24 +263,39 @@ impl OutputFile {
 }
 
 /// Writes every output or, as far as files go, none: each file's temporary file is written and
-/// flushed first, then devices and FIFOs, and only then is every temporary file renamed over its
-/// target. A failure before the renames removes the temporary files and leaves every target as
-/// it was. Standard output comes last.
+/// flushed first, and only then is every temporary file renamed over its target; a failure
+/// before the renames removes the temporary files and leaves every target as it was. Devices,
+/// FIFOs and descriptors come next (a slow reader then holds up no rename a signal would wait
+/// for), standard output last.
 pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError> {
-    let failed = |o: &OutputFile, e: io::Error| OutputError::Write {
+    let failed = |o: &OutputFile, why: String| OutputError::Write {
         path: o.shown.clone(),
-        why: e.to_string(),
+        why,
     };
-    // Held while any temporary file exists: a signal waits for the renames (crate::signals).
-    let commit = lock(&COMMIT);
     let mut staged = Vec::new();
     for (out, bytes) in &outputs {
         if let Place::Replace { path, dir } = &out.place {
-            staged.push((
-                stage(path, dir, bytes).map_err(|e| failed(out, e))?,
-                path,
-                dir,
-            ));
+            let temp = stage(path, dir, bytes).map_err(|e| failed(out, e.to_string()))?;
+            staged.push((temp, out, path, dir));
+        }
+    }
+    {
+        // Held through the last rename: a signal from here on waits for the renames to end
+        // (crate::signals), so that the outputs are either all old or all new.
+        let _renames = lock(&COMMIT);
+        for (_, out, path, _) in &staged {
+            still_replaceable(path).map_err(|why| failed(out, why))?;
+        }
+        for (temp, out, path, dir) in staged {
+            let Temp { file, _registered } = temp;
+            file.persist(path).map_err(|e| {
+                failed(
+                    out,
+                    format!("renaming the finished file into place: {}", e.error),
+                )
+            })?;
+            // The rename is durable once the directory is; a failure here loses nothing written.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
         }
     }
     for (out, bytes) in &outputs {
@@ -214,26 +303,31 @@ pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError
             (&*file)
                 .write_all(bytes)
                 .and_then(|()| (&*file).flush())
-                .map_err(|e| failed(out, e))?;
+                .map_err(|e| failed(out, e.to_string()))?;
         }
     }
-    for (temp, path, dir) in staged {
-        let Temp { file, _registered } = temp;
-        file.persist(path).map_err(|e| OutputError::Write {
-            path: path.display().to_string(),
-            why: format!("renaming the finished file into place: {}", e.error),
-        })?;
-        // The rename is durable once the directory is; a failure here loses nothing written.
-        let _ = File::open(dir).and_then(|d| d.sync_all());
-    }
-    // No temporary file is left: a signal need not wait for a slow reader of standard output.
-    drop(commit);
     for (out, bytes) in &outputs {
         if let Place::Stdout = out.place {
             to_stdout(bytes);
         }
     }
     Ok(())
+}
+
+/// Looks at a target again just before its rename: still a regular file, or still absent. One
+/// that became something else since the check (a FIFO or device made there meanwhile, a link)
+/// is left as it is, and the commit fails.
+fn still_replaceable(path: &Path) -> Result<(), String> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Ok(m) => Err(format!(
+            "{} became {} since the run started; it is left as it is",
+            path.display(),
+            crate::input::kind_of(&m)
+        )),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// Checks a folder that files will be written into (`chart --out`): it is a folder, or it can be
@@ -262,11 +356,21 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// The file a chain of symbolic links ends at (itself when it is none), which need not exist.
-fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+/// Where a chain of symbolic links ends.
+enum End {
+    /// A file (the path itself when it is no link), which need not exist.
+    File(PathBuf),
+    /// An open descriptor of this process.
+    Descriptor(RawFd),
+}
+
+fn resolve_links(path: &Path) -> io::Result<End> {
     let mut at = path.to_path_buf();
     // Linux's own limit on links followed in one lookup.
     for _ in 0..40 {
+        if let Some(fd) = descriptor_named(&at) {
+            return Ok(End::Descriptor(fd));
+        }
         match fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
                 let next = fs::read_link(&at)?;
@@ -276,10 +380,26 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
                     parent(&at).join(next)
                 };
             }
-            _ => return Ok(at),
+            _ => return Ok(End::File(at)),
         }
     }
     Err(io::Error::from_raw_os_error(libc::ELOOP))
+}
+
+/// The descriptor `path` names, when it is an entry of this process's descriptor folder: a
+/// number in a folder that resolves to /proc/self/fd or /proc/thread-self/fd, whatever the path
+/// calls it (/dev/fd is a link to the first; /dev/stdout, /dev/stderr link into it).
+fn descriptor_named(path: &Path) -> Option<RawFd> {
+    let name = path.file_name()?.to_str()?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let fd: RawFd = name.parse().ok()?;
+    let dir = fs::canonicalize(parent(path)).ok()?;
+    ["/proc/self/fd", "/proc/thread-self/fd"]
+        .into_iter()
+        .any(|d| fs::canonicalize(d).is_ok_and(|c| c == dir))
+        .then_some(fd)
 }
 
 /// The folder a path's file is in ("." for a bare name).
@@ -303,7 +423,8 @@ fn clear_nonblocking(file: &File) -> io::Result<()> {
 
 // ---- temporary files, and what a signal does with them ----
 
-/// Held while temporary files exist (from their creation to their rename or removal).
+/// Held while a temporary file is created and registered, and from the check before the first
+/// rename to the last rename: what a signal waits for ([`abandon`]).
 static COMMIT: Mutex<()> = Mutex::new(());
 /// The temporary files that exist now, for a signal that cannot wait for the commit to end.
 static TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -329,8 +450,10 @@ impl Drop for Registered {
 }
 
 impl Temp {
-    /// Called with `COMMIT` held.
+        /// Takes `COMMIT` while it creates and registers the file: once a signal has taken it, no
+    /// new temporary file appears.
     fn create(dir: &Path) -> io::Result<Temp> {
+        let _commit = lock(&COMMIT);
         let file = tempfile::Builder::new()
             .prefix(".hp")
             .suffix(".tmp")
@@ -348,14 +471,13 @@ impl Temp {
 
 /// Tries creating a file in `dir` (and removes it at once).
 fn probe(dir: &Path) -> io::Result<()> {
-    let _commit = lock(&COMMIT);
     Temp::create(dir).map(drop)
 }
 
 /// The temporary file for `path`, written and flushed. An existing file's mode and owner carry
 /// over to its replacement.
 fn stage(path: &Path, dir: &Path, bytes: &[u8]) -> io::Result<Temp> {
-    let mut temp = Temp::create(dir)?;
+    let temp = Temp::create(dir)?;
     if let Some(old) = fs::symlink_metadata(path).ok().filter(|m| m.is_file()) {
         let f = temp.file.as_file();
         if (old.uid(), old.gid()) != (f.metadata()?.uid(), f.metadata()?.gid()) {
@@ -365,14 +487,17 @@ fn stage(path: &Path, dir: &Path, bytes: &[u8]) -> io::Result<Temp> {
         }
         f.set_permissions(Permissions::from_mode(old.mode() & 0o7777))?;
     }
-    temp.file.write_all(bytes)?;
+    // Through the plain file: tempfile's own writer names the temporary file in its errors, a
+    // file the error's reader will never see.
+    temp.file.as_file().write_all(bytes)?;
     temp.file.as_file().sync_all()?;
     Ok(temp)
 }
 
-/// Called by the signal thread before the process exits: waits (a bounded time) for a commit in
-/// progress to finish, renames included, then removes any temporary file still there. The commit
-/// lock stays taken, so that no new temporary file appears before the exit.
+/// Called by the signal thread before the process exits: waits (a bounded time) for renames in
+/// progress to end, then removes every temporary file still there (those being written: their
+/// targets stay as they were). The commit lock stays taken, so that no new temporary file
+/// appears and no rename starts before the exit.
 pub(crate) fn abandon() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -385,13 +510,23 @@ pub(crate) fn abandon() {
                 std::mem::forget(e.into_inner());
                 break;
             }
-            // A write stuck for seconds (a full pipe, a hung file system): give up on it.
+            // A rename stuck for seconds (a hung file system): give up on it.
             Err(TryLockError::WouldBlock) if Instant::now() >= deadline => break,
             Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
     for temp in lock(&TEMPS).iter() {
         let _ = fs::remove_file(temp);
+    }
+}
+
+/// After an allocation failed (`crate::alloc`): removes the temporary files, without waiting
+/// for any lock (the failed allocation may have been made under one) and without allocating.
+pub(crate) fn remove_temps_now() {
+    if let Ok(temps) = TEMPS.try_lock() {
+        for temp in temps.iter() {
+            let _ = fs::remove_file(temp);
+        }
     }
 }
 
@@ -429,12 +564,50 @@ pub fn say(args: fmt::Arguments<'_>) {
         return;
     }
     let line = format!("{args}\n");
+    let line = printable(&line);
     if REPORT_TO_STDERR.load(Ordering::Relaxed) {
         // Nowhere is left to report a failing stderr on.
         let _ = io::stderr().lock().write_all(line.as_bytes());
     } else {
         to_stdout(line.as_bytes());
     }
+}
+
+/// Prints one line on standard error (errors, `FAILED:` lines), on any rank. Never panics: see
+/// [`tell`].
+#[macro_export]
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        $crate::output::tell(format_args!($($arg)*))
+    };
+}
+
+/// One line on standard error, fit for a terminal ([`printable`]); a failing stderr is ignored,
+/// since nowhere is left to report it on.
+pub fn tell(args: fmt::Arguments<'_>) {
+    let line = format!("{args}\n");
+    let _ = io::stderr().lock().write_all(printable(&line).as_bytes());
+}
+
+/// `text` fit for a terminal: every control character but line breaks and tabs is written as an
+/// escape (`\u{1b}`), so that text read from a file (a hostname, a label, a check) can neither
+/// move the cursor, recolour nor retitle the terminal it is printed on.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 fn to_stdout(bytes: &[u8]) {

@@ -922,7 +922,7 @@ impl Document {
 
     /// Reads a document file.
     pub fn read(path: &Path) -> Result<Document, ReadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        let text = crate::input::read_text(path).map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -263,10 +263,13 @@ impl Collected {
         }
     }
 
-    /// Each GPU price against the CPU's (the engine's where there is one) for the same request.
+    /// Each GPU price against the CPU's (the engine's where there is one) for the same request,
+    /// on the whole run's rows only: under MPI a rank's GPU share is its part of the grid of
+    /// workgroups and its CPU share its range of path blocks, which are other paths (each is
+    /// held to the closed form by itself).
     fn check_gpu_prices(&mut self) {
         for i in 0..self.mc.len() {
-            if self.mc[i].backend != BackendKind::Gpu {
+            if self.mc[i].backend != BackendKind::Gpu || !self.mc[i].is_job_row() {
                 continue;
             }
             let Some(cpu) = self.cpu_price_for(&self.mc[i]) else {

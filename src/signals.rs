@@ -1,11 +1,11 @@
 //! SIGINT, SIGTERM and SIGHUP end the process promptly, with exit status 128 + the signal, and
-//! leave no temporary file behind.
+//! leave no temporary file behind. SIGXFSZ is ignored, so that a file-size limit is a write error.
 //!
 //! The three signals are blocked in every thread (the mask is set before any other thread exists,
 //! and threads inherit it) and one thread takes them with `sigwait`. No code runs in a signal
-//! handler, so that thread may lock, remove files and exit like any other: it waits for a results
-//! file being committed to be renamed into place (nothing already written is lost), removes any
-//! temporary file left (see [`crate::output`]), and ends the process with `_exit`. The engine's
+//! handler, so that thread may lock, remove files and exit like any other: it waits for results
+//! files whose renames have begun to be renamed into place (nothing already written is lost),
+//! removes every temporary file left (see [`crate::output`]), and ends the process with `_exit`. The engine's
 //! workers may be spinning or asleep on a futex; ending the process is the one prompt way out.
 
 use std::mem::MaybeUninit;
@@ -15,6 +15,11 @@ const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 /// Installs the signal thread. Must be called before any other thread is started; if it cannot
 /// be installed, the signals keep their default action.
 pub fn install() {
+    // A file-size limit (`ulimit -f`) must fail the write that passes it with EFBIG, reported and
+    // cleaned up as any write error is, rather than kill the process (SIGXFSZ's default action)
+    // with a temporary file left behind and not a word said.
+    // SAFETY: SIG_IGN runs no code of ours; the disposition is the process's, for every thread.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set; sigaddset adds valid signal numbers to it.
     let set = unsafe {

@@ -18,7 +18,7 @@ mod common;
 use common::{hexpylot, run_json};
 
 fn required() -> bool {
-    std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1")
+    hexpylot::gpu::required().unwrap()
 }
 
 fn gpu() -> Option<Box<dyn Backend>> {
@@ -29,7 +29,7 @@ fn gpu() -> Option<Box<dyn Backend>> {
     };
     match BackendKind::Gpu.create(&setup) {
         Ok(b) => Some(b),
-        Err(e) if !required() && matches!(e.downcast_ref(), Some(GpuError::NoAdapter)) => {
+        Err(e) if !required() && matches!(e.downcast_ref(), Some(GpuError::NoAdapter { .. })) => {
             eprintln!("skipped: {e} (set HEXPYLOT_REQUIRE_GPU=1 to fail instead)");
             None
         }

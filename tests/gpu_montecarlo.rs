@@ -17,10 +17,10 @@ use hexpylot::gpu::{
 use hexpylot::results::{GpuPath, Shape};
 
 fn context() -> Option<GpuContext> {
-    let required = std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    let required = hexpylot::gpu::required().unwrap();
     match GpuContext::new(None) {
         Ok(ctx) => Some(ctx),
-        Err(e @ GpuError::NoAdapter) if !required => {
+        Err(e @ GpuError::NoAdapter { .. }) if !required => {
             eprintln!("skipped: {e} (set HEXPYLOT_REQUIRE_GPU=1 to fail instead)");
             None
         }
@@ -32,7 +32,7 @@ fn context() -> Option<GpuContext> {
 /// 64-bit integers with SHADER_INT64). With `HEXPYLOT_REQUIRE_GPU=1` on lavapipe, which has
 /// SHADER_INT64, both are required.
 fn kernels(ctx: &GpuContext, path: GpuPath) -> Vec<McGpu> {
-    let required = std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    let required = hexpylot::gpu::required().unwrap();
     let mut all = vec![McGpu::new(ctx, path, Multiply::Halves).expect("halves")];
     match McGpu::new(ctx, path, Multiply::Int64) {
         Ok(mc) => all.push(mc),

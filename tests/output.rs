@@ -617,7 +617,7 @@ fn a_required_gpu_that_does_not_run_says_why_on_stderr() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("HEXPYLOT_REQUIRE_GPU=1 but the GPU did not run")
+            stderr.contains("HEXPYLOT_REQUIRE_GPU is set but the GPU did not run")
                 || stderr.contains("FAILED: starting the GPU"),
             "{args:?}: stderr {stderr:?}"
         );

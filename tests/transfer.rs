@@ -11,7 +11,7 @@ mod common;
 use common::{hexpylot, refused};
 
 fn required() -> bool {
-    std::env::var("HEXPYLOT_REQUIRE_GPU").is_ok_and(|v| v == "1")
+    hexpylot::gpu::required().unwrap()
 }
 
 /// 4 KiB to 1 MiB: nine sizes, three ways each, then the two launches; all valid, with a rate
@@ -143,5 +143,5 @@ fn a_missing_gpu_is_reported_not_measured() {
     );
     let out = run("1");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HEXPYLOT_REQUIRE_GPU=1"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HEXPYLOT_REQUIRE_GPU is set"));
 }

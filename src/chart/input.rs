@@ -51,7 +51,7 @@ pub enum Peer {
 pub fn read(files: &[PathBuf]) -> Result<Input, ChartError> {
     let mut input = Input::default();
     for (file, path) in files.iter().enumerate() {
-        let text = std::fs::read_to_string(path).map_err(|source| ChartError::Read {
+        let text = crate::input::read_text(path).map_err(|source| ChartError::Read {
             path: path.clone(),
             source,
         })?;

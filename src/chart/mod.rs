@@ -127,7 +127,9 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartEr
     let mut written = Vec::new();
     for (chart, png) in drawn {
         let path = out_dir.join(chart.file_name);
-        outputs.push((OutputFile::check(&path)?, png));
+        let out = OutputFile::check(&path)?;
+        out.refuse_inputs(files.iter().map(PathBuf::as_path))?;
+        outputs.push((out, png));
         let plot = &chart.plot;
         let series = plot
             .series

@@ -52,6 +52,7 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
         check_mc_request(&o.params, o.paths)?;
     }
     let outputs = Outputs::reserve(&args.common)?;
+    outputs.refuse_inputs(args.roofline.as_deref())?;
     let plan = Plan {
         stream: Some((args.precision, cfg)),
         mc: options,

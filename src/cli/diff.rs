@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use serde::Serialize;
 use comfy_table::{Cell, Table};
 
 use super::{reserve, usage};
@@ -16,9 +17,10 @@ use crate::diff::{Diff, Side};
 use crate::report::{self, new_table, num};
 use crate::results::Document;
 use crate::runner::plural;
-use crate::say;
+use crate::{say, tell};
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct DiffArgs {
     /// The baseline run.
     a: PathBuf,
@@ -33,6 +35,7 @@ pub(super) struct DiffArgs {
     fail_on_regression: bool,
     /// Write the compared rows as JSON here (atomically; `-` is standard output).
     #[arg(long)]
+    #[serde(skip)]
     json: Option<PathBuf>,
 }
 
@@ -47,8 +50,9 @@ fn percent(text: &str) -> Result<f64, String> {
 
 pub(super) fn diff(args: DiffArgs) -> Result<bool> {
     let json = args.json.as_deref().map(reserve).transpose()?;
-    if let Some(out) = &args.json {
-        refuse_overwriting(out, &[&args.a, &args.b])?;
+    if let Some(out) = &json {
+        out.refuse_inputs([args.a.as_path(), args.b.as_path()])
+            .map_err(|e| usage(e.to_string()))?;
     }
     let read = |path: &Path| Document::read(path).map_err(|e| usage(e.to_string()));
     let (doc_a, doc_b) = (read(&args.a)?, read(&args.b)?);
@@ -96,7 +100,7 @@ pub(super) fn diff(args: DiffArgs) -> Result<bool> {
     }
     if args.fail_on_regression {
         for r in diff.regressions() {
-            eprintln!(
+            tell!(
                 "FAILED: regression: {}: {} to {} {} ({:+.1}%, past the {}% threshold and the {:.1}% spread)",
                 r.what,
                 report::rate(r.a),
@@ -112,25 +116,6 @@ pub(super) fn diff(args: DiffArgs) -> Result<bool> {
         out.commit(&diff.to_json()?)?;
     }
     Ok(!args.fail_on_regression || diff.regressions().next().is_none())
-}
-
-/// Refuses a `--json` output that is one of the inputs: the diff would replace the baseline it
-/// was made from.
-fn refuse_overwriting(out: &Path, inputs: &[&Path]) -> Result<()> {
-    let Ok(target) = std::fs::canonicalize(out) else {
-        // Not there yet (or standard output): no input is lost.
-        return Ok(());
-    };
-    for input in inputs {
-        if std::fs::canonicalize(input).is_ok_and(|i| i == target) {
-            return Err(usage(format!(
-                "--json {} is the input {}: the diff would replace it",
-                out.display(),
-                input.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// "label" (file), machine, build and date.

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use core_affinity::CoreId;
 use cpu_kernels::mc::McParams;
 
@@ -31,7 +33,7 @@ use crate::output::{self, OutputError, OutputFile};
 use crate::report::{self, human_bytes};
 use crate::results::{Document, Precision, command_line, default_label};
 use crate::runner::{Collected, Plan, plural};
-use crate::say;
+use crate::{say, tell};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,16 +72,19 @@ enum Command {
     Devices(DevicesArgs),
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct ChartArgs {
     /// Result files: HexPylot JSON documents and peer JSON-lines files.
     files: Vec<PathBuf>,
     /// Folder for the PNG files.
     #[arg(long)]
+    #[serde(skip)]
     out: PathBuf,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct CompareArgs {
     /// Backends to run, comma separated.
     #[arg(
@@ -114,12 +119,15 @@ struct CompareArgs {
     #[arg(long)]
     roofline: Option<PathBuf>,
     #[command(flatten)]
+    #[serde(flatten)]
     stores: StreamSetArg,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct StreamArgs {
     /// Backends to run, comma separated.
     #[arg(
@@ -141,12 +149,15 @@ struct StreamArgs {
     #[arg(long, default_value = "100", value_parser = parse::positive, allow_hyphen_values = true)]
     reps: usize,
     #[command(flatten)]
+    #[serde(flatten)]
     stores: StreamSetArg,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct McArgs {
     /// Backends to run, comma separated.
     #[arg(
@@ -187,24 +198,29 @@ struct McArgs {
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
     reps: usize,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
 /// The flags every measuring command has, with the same meaning.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct Common {
     /// Worker threads, one per core (default: every core this process may use).
     #[arg(long, value_parser = parse::positive, allow_hyphen_values = true)]
     threads: Option<usize>,
     /// Write the results as JSON here (atomically; `-` is standard output).
     #[arg(long)]
+    #[serde(skip)]
     json: Option<PathBuf>,
     /// Also write the rows as CSV here: BabelStream's columns for stream rows, see
     /// docs/results.md for the others.
     #[arg(long)]
+    #[serde(skip)]
     csv: Option<PathBuf>,
     /// The name of this run in charts and diffs (default: host, command and size).
     #[arg(long)]
+    #[serde(skip)]
     label: Option<String>,
     /// The GPU adapter to use: a substring of its name (see `hexpylot devices`).
     #[arg(long)]
@@ -216,11 +232,13 @@ struct Common {
     gpu_tune: crate::gpu::Tuning,
     /// Print every row's table and each check in full.
     #[arg(long)]
+    #[serde(skip)]
     verbose: bool,
 }
 
 /// How a stream-set run is split across an MPI job's ranks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scaling {
     /// Each rank its own arrays of `--size` elements: the job moves ranks × the bytes.
     Weak,
@@ -229,7 +247,8 @@ pub enum Scaling {
 }
 
 /// `--stores` and `--scaling`, on every command that runs the stream set.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct StreamSetArg {
     /// Under MPI: `weak` gives every rank arrays of `--size` elements, `strong` splits `--size`
     /// across the ranks (one process runs `--size` either way).
@@ -242,10 +261,12 @@ struct StreamSetArg {
     stores: StorePolicy,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct DevicesArgs {
     /// Write the machine description as JSON here (atomically).
     #[arg(long)]
+    #[serde(skip)]
     json: Option<PathBuf>,
     /// Mark the GPU adapter whose name contains this instead of the preferred one.
     #[arg(long)]
@@ -268,15 +289,18 @@ pub fn main() -> ExitCode {
     let _session = match crate::cluster::start() {
         Ok(session) => session,
         Err(e) => {
-            eprintln!("error: joining the MPI job: {e}");
+            tell!("error: joining the MPI job: {e}");
             return ExitCode::FAILURE;
         }
     };
     let end = match Cli::try_parse() {
-        Ok(cli) => match run(cli) {
-            Ok(ok) => End::Done(ok),
-            Err(e) => End::from(e),
-        },
+        Ok(cli) => {
+            PLAN.get_or_init(|| cli.command.plan());
+            match run(cli) {
+                Ok(ok) => End::Done(ok),
+                Err(e) => End::from(e),
+            }
+        }
         Err(e) if !e.use_stderr() => {
             // --help and --version.
             if crate::cluster::world().is_root() {
@@ -335,14 +359,18 @@ impl End {
                 other => other,
             };
         }
-        let word: Word = match &self {
-            End::Done(_) => Ready::Ok(Vec::new()),
+        let word = match &self {
+            // A rank with nothing to run (rank 1 of `chart`) still says what it was asked to do.
+            End::Done(_) => Ready::Ok(Word::mine(Vec::new())),
             End::Usage(why) => Ready::Usage(why.clone()),
             End::Failed(why) => Ready::Failed(why.clone()),
             End::Stopped { .. } => unreachable!("stopped at the checkpoint, so past it"),
         };
         match world.checkpoint(word) {
-            Agreed::Ok(_) => self,
+            Agreed::Ok(words) => match same_plan(&words) {
+                Ok(()) => self,
+                Err(Stopped { code, line }) => End::Stopped { code, line },
+            },
             Agreed::Stop { code, line } => End::Stopped { code, line },
         }
     }
@@ -353,16 +381,16 @@ impl End {
             End::Done(true) if output::stdout_ok() => ExitCode::SUCCESS,
             End::Done(_) => ExitCode::FAILURE,
             End::Usage(why) => {
-                eprintln!("error: {why}");
+                tell!("error: {why}");
                 ExitCode::from(2)
             }
             End::Failed(why) => {
-                eprintln!("error: {why}");
+                tell!("error: {why}");
                 ExitCode::FAILURE
             }
             End::Stopped { code, line } => {
                 if let Some(line) = line {
-                    eprintln!("error: {line}");
+                    tell!("error: {line}");
                 }
                 ExitCode::from(code)
             }
@@ -370,8 +398,119 @@ impl End {
     }
 }
 
-/// What each rank says at the checkpoint: the backends it opened.
-type Word = Ready<Vec<BackendKind>>;
+/// What a rank runs: the command's words and every flag that changes what is run or how it is
+/// checked, as parsed (`2^14` and `16384` are one value). The flags that only say where rank 0
+/// writes and how it prints (`--json`, `--csv`, `--label`, `--verbose`, `--out`) are left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct RankPlan {
+    command: String,
+    flags: Map<String, Value>,
+}
+
+/// This process's plan, set once the command line is parsed: every rank says it at the
+/// checkpoint, from wherever it reaches it (the command, or `main` on the way out).
+static PLAN: std::sync::OnceLock<RankPlan> = std::sync::OnceLock::new();
+
+impl Command {
+    fn plan(&self) -> RankPlan {
+        let (command, args) = match self {
+            Command::Stream(a) => ("stream", flags(a)),
+            Command::Mc(a) => ("mc", flags(a)),
+            Command::Compare(a) => ("compare", flags(a)),
+            Command::Sweep(s) => s.plan(),
+            Command::Chart(a) => ("chart", flags(a)),
+            Command::Diff(a) => ("diff", flags(a)),
+            Command::Devices(a) => ("devices", flags(a)),
+        };
+        RankPlan {
+            command: command.to_string(),
+            flags: args,
+        }
+    }
+}
+
+/// A command's parsed flags by name (`mc-reps`), for [`RankPlan`].
+fn flags(args: &impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(args) {
+        Ok(Value::Object(map)) => map,
+        // The argument structs are plain structs of numbers, names and lists: always an object.
+        other => unreachable!("arguments serialise to an object, not {other:?}"),
+    }
+}
+
+/// What each rank says at the checkpoint: its plan, and the backends it opened.
+#[derive(Debug, Serialize, Deserialize)]
+struct Word {
+    plan: Option<RankPlan>,
+    backends: Vec<BackendKind>,
+}
+
+impl Word {
+    fn mine(backends: Vec<BackendKind>) -> Word {
+        Word {
+            plan: PLAN.get().cloned(),
+            backends,
+        }
+    }
+}
+
+/// Every rank must run rank 0's plan: ranks that run other commands or flags would meet in
+/// collectives that do not match, and hang there. A difference is bad input on every rank (each
+/// finds it alike, from the same words), named by rank 0 in one line: the first rank that
+/// differs, and its first differing flag.
+fn same_plan(words: &[Word]) -> Result<(), Stopped> {
+    let world = crate::cluster::world();
+    let Some(ours) = words.first().map(|w| &w.plan) else {
+        return Ok(());
+    };
+    for (rank, word) in words.iter().enumerate().skip(1) {
+        if word.plan == *ours {
+            continue;
+        }
+        let (Some(theirs), Some(ours)) = (&word.plan, ours) else {
+            continue;
+        };
+        let host = &world.hosts()[rank];
+        let what = if theirs.command != ours.command {
+            format!(
+                "rank {rank} ({host}) runs `{}`, rank 0 `{}`",
+                theirs.command, ours.command
+            )
+        } else {
+            let keys: std::collections::BTreeSet<&String> =
+                theirs.flags.keys().chain(ours.flags.keys()).collect();
+            let Some(key) = keys
+                .into_iter()
+                .find(|k| theirs.flags.get(*k) != ours.flags.get(*k))
+            else {
+                continue;
+            };
+            let shown = |v: Option<&Value>| match v {
+                None | Some(Value::Null) => "its default".to_string(),
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(v) => v.to_string(),
+            };
+            format!(
+                "rank {rank} ({host}) runs `{}` with --{key} {}, rank 0 with --{key} {}",
+                ours.command,
+                shown(theirs.flags.get(key)),
+                shown(ours.flags.get(key))
+            )
+        };
+        return Err(Stopped {
+            code: 2,
+            line: world.is_root().then(|| {
+                format!("{what}: every rank of a job must run the same command with the same flags")
+            }),
+        });
+    }
+    Ok(())
+}
 
 /// The checkpoint stopped the job: the exit code, and at rank 0 the line to print.
 #[derive(Debug, thiserror::Error)]
@@ -397,6 +536,7 @@ fn one_line(rendered: &str) -> String {
 
 /// Runs the command; `Ok(false)` when some run failed validation.
 fn run(cli: Cli) -> Result<bool> {
+    crate::gpu::required().map_err(usage)?;
     // Before anything is pinned: the engine pins the thread that drives it.
     let cores = allowed_cores();
     if cores.is_empty() {
@@ -431,8 +571,7 @@ fn run(cli: Cli) -> Result<bool> {
         Command::Sweep(command) => sweep::sweep(command, &cores, machine),
         Command::Diff(args) => diff::diff(args),
         Command::Chart(args) => {
-            let written =
-                crate::chart::render(&args.files, &args.out).map_err(|e| usage(e.to_string()))?;
+            let written = crate::chart::render(&args.files, &args.out).map_err(chart_error)?;
             for chart in written {
                 for series in chart.series {
                     say!(
@@ -449,12 +588,24 @@ fn run(cli: Cli) -> Result<bool> {
     }
 }
 
+/// A chart that could not be drawn or written is a failure (exit 1); anything else wrong with
+/// the files or the folder given is bad input.
+fn chart_error(e: crate::chart::ChartError) -> anyhow::Error {
+    use crate::chart::ChartError;
+    match e {
+        ChartError::Write { .. }
+        | ChartError::Draw { .. }
+        | ChartError::Output(OutputError::Write { .. }) => e.into(),
+        _ => usage(e.to_string()),
+    }
+}
+
 fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
     let json = args.json.as_deref().map(reserve).transpose()?;
     say!("{}", report::machine_table(&machine));
     let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
     if adapters.is_empty() {
-        say!("GPU adapters: none found ({})", GpuError::NoAdapter);
+        say!("GPU adapters: none found ({})", GpuError::no_adapter());
     } else {
         say!("{}", report::adapters_table(&adapters, chosen));
         match (&args.adapter, chosen) {
@@ -717,6 +868,14 @@ impl Outputs {
         })
     }
 
+    /// Refuses a JSON or CSV output that is one of the run's input files.
+    fn refuse_inputs<'a>(&self, inputs: impl IntoIterator<Item = &'a Path> + Copy) -> Result<()> {
+        for out in self.json.iter().chain(&self.csv) {
+            out.refuse_inputs(inputs).map_err(|e| usage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// The document of this run: its rows (under MPI, every rank's, gathered at rank 0), the
     /// machine, the GPU (or why there is none).
     fn document(&self, machine: Machine, opened: &Opened, collected: &mut Collected) -> Document {
@@ -756,12 +915,13 @@ fn ready(opened: &mut Opened) -> Result<()> {
     if !world.is_mpi() {
         return Ok(());
     }
-    let mine: Vec<BackendKind> = opened.backends.iter().map(|b| b.kind()).collect();
+    let mine = Word::mine(opened.backends.iter().map(|b| b.kind()).collect());
     let words = match world.checkpoint(Ready::Ok(mine)) {
         Agreed::Ok(words) => words,
         Agreed::Stop { code, line } => return Err(Stopped { code, line }.into()),
     };
-    let lacking = |kind: BackendKind| words.iter().position(|w| !w.contains(&kind));
+    same_plan(&words)?;
+    let lacking = |kind: BackendKind| words.iter().position(|w| !w.backends.contains(&kind));
     let mut left_out = Vec::new();
     opened.backends.retain(|b| match lacking(b.kind()) {
         Some(rank) => {
@@ -826,7 +986,7 @@ fn render(
         .iter()
         .filter(|_| crate::cluster::world().is_root())
     {
-        eprintln!("FAILED: {line}");
+        tell!("FAILED: {line}");
     }
     let mut files = Vec::new();
     if let Some(out) = outputs.json {
@@ -864,9 +1024,9 @@ impl Opened {
     fn gpu_unavailable(&mut self, e: anyhow::Error) -> Result<()> {
         match e.downcast_ref::<GpuError>() {
             Some(GpuError::NoMatch { .. }) => return Err(usage(e.to_string())),
-            Some(GpuError::NoAdapter) => self.gpu_missing = Some(e.to_string()),
+            Some(GpuError::NoAdapter { .. }) => self.gpu_missing = Some(e.to_string()),
             _ => {
-                eprintln!("FAILED: starting the GPU: {e:#}");
+                tell!("FAILED: starting the GPU: {e:#}");
                 self.gpu_failed = true;
                 self.gpu_missing = Some(format!("{e:#}"));
             }
@@ -875,7 +1035,7 @@ impl Opened {
     }
 
     /// False when the GPU was asked for and failed to start, or is absent while
-    /// `HEXPYLOT_REQUIRE_GPU=1`.
+    /// `HEXPYLOT_REQUIRE_GPU` is set true.
     fn gpu_ok(&self) -> bool {
         !self.gpu_failed && (self.gpu_missing.is_none() || !gpu_required())
     }
@@ -888,7 +1048,7 @@ impl Opened {
             // The run fails for it (see gpu_ok), so the reason belongs with the failures, on
             // stderr, and not only in the report; a GPU that failed to start said so already.
             if !self.gpu_failed && gpu_required() {
-                eprintln!("FAILED: HEXPYLOT_REQUIRE_GPU=1 but the GPU did not run: {why}");
+                tell!("FAILED: HEXPYLOT_REQUIRE_GPU is set but the GPU did not run: {why}");
             }
         }
         for a in self.backends.iter().filter_map(|b| b.adapter()) {
@@ -908,8 +1068,9 @@ impl Opened {
     }
 }
 
+/// Whether the GPU must run (`HEXPYLOT_REQUIRE_GPU`, checked by [`run`] before anything else).
 fn gpu_required() -> bool {
-    std::env::var("HEXPYLOT_REQUIRE_GPU").as_deref() == Ok("1")
+    crate::gpu::required().unwrap_or(true)
 }
 
 /// Builds each backend once, in the order given, on the first `threads` cores, and checks that

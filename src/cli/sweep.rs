@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
 
@@ -46,7 +47,8 @@ pub(super) enum SweepCommand {
     Transfer(TransferArgs),
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct ThreadsArgs {
     /// Backends, comma separated: the CPU ones are swept, the GPU runs once as a reference.
     #[arg(
@@ -77,12 +79,15 @@ pub(super) struct ThreadsArgs {
     #[arg(long, default_value = "5", value_parser = super::parse::positive, allow_hyphen_values = true)]
     mc_reps: usize,
     #[command(flatten)]
+    #[serde(flatten)]
     stores: StreamSetArg,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct SizesArgs {
     /// Backends, comma separated.
     #[arg(
@@ -105,12 +110,15 @@ pub(super) struct SizesArgs {
     #[arg(long, value_parser = super::parse::positive, allow_hyphen_values = true)]
     reps: Option<usize>,
     #[command(flatten)]
+    #[serde(flatten)]
     stores: StreamSetArg,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct RooflineArgs {
     /// Backends, comma separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "engine,gpu")]
@@ -128,10 +136,12 @@ pub(super) struct RooflineArgs {
     #[arg(long, default_value = "5", value_parser = super::parse::positive, allow_hyphen_values = true)]
     reps: usize,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub(super) struct TransferArgs {
     /// The smallest transfer, in bytes: a power of two, at least 4 (whole 32-bit words).
     #[arg(long, default_value = "4Ki", value_parser = super::parse::size, allow_hyphen_values = true)]
@@ -149,10 +159,22 @@ pub(super) struct TransferArgs {
     #[arg(long, default_value = "1000", value_parser = super::parse::positive, allow_hyphen_values = true)]
     dispatches: usize,
     #[command(flatten)]
+    #[serde(flatten)]
     common: Common,
 }
 
 impl SweepCommand {
+    /// The sweep's words and flags, for the job's plan check (`super::RankPlan`).
+    pub(super) fn plan(&self) -> (&'static str, serde_json::Map<String, serde_json::Value>) {
+        match self {
+            SweepCommand::Threads(a) => ("sweep threads", super::flags(a)),
+            SweepCommand::Ranks(a) => ("sweep ranks", super::flags(a)),
+            SweepCommand::Sizes(a) => ("sweep sizes", super::flags(a)),
+            SweepCommand::Roofline(a) => ("sweep roofline", super::flags(a)),
+            SweepCommand::Transfer(a) => ("sweep transfer", super::flags(a)),
+        }
+    }
+
     /// The sweeps that run on one process only (their name), not across an MPI job's ranks.
     pub(super) fn single_process(&self) -> Option<&'static str> {
         match self {

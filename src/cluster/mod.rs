@@ -24,6 +24,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::tell;
+
 /// What a run knows of its job.
 #[derive(Debug)]
 pub struct Cluster {
@@ -461,11 +463,11 @@ impl Cluster {
     pub fn abort(&self, why: &str) -> ! {
         match &self.comm {
             Some(c) => {
-                eprintln!("FAILED: rank {} ({}): {why}", self.rank, self.host());
+                tell!("FAILED: rank {} ({}): {why}", self.rank, self.host());
                 c.abort(1)
             }
             None => {
-                eprintln!("FAILED: {why}");
+                tell!("FAILED: {why}");
                 std::process::exit(1)
             }
         }

@@ -31,10 +31,9 @@ pub fn padded(n: usize) -> usize {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
-    #[error(
-        "no GPU adapter found: wgpu found no Vulkan device (install a Vulkan driver, e.g. mesa-vulkan-drivers for the software one)"
-    )]
-    NoAdapter,
+    /// wgpu found no adapter; `why` is what can be told of it ([`GpuError::no_adapter`]).
+    #[error("no GPU adapter found: {why}")]
+    NoAdapter { why: String },
     #[error("no GPU adapter matches {wanted:?} (available: {available})")]
     NoMatch { wanted: String, available: String },
     #[error("requesting a device on {adapter}: {message}")]
@@ -48,6 +47,28 @@ pub enum GpuError {
 }
 
 impl GpuError {
+    /// No adapter, and the likeliest reason: no Vulkan driver installed, or drivers installed
+    /// that found no device or could not start, which a limit on the address space (`ulimit -v`)
+    /// makes them do (llvmpipe maps far more than it uses).
+    pub fn no_adapter() -> Self {
+        let drivers = vulkan_drivers();
+        let why = if drivers.is_empty() {
+            "wgpu found no Vulkan device (install a Vulkan driver, e.g. mesa-vulkan-drivers for the software one)".to_string()
+        } else {
+            let limit = address_space_limit().map_or(String::new(), |bytes| {
+                format!(
+                    "; this process's address space is limited to {} (ulimit -v), which may be too little for a driver to initialise",
+                    crate::report::human_bytes(u128::from(bytes))
+                )
+            });
+            format!(
+                "the Vulkan drivers installed ({}) found no device or failed to initialise{limit}",
+                drivers.join(", ")
+            )
+        };
+        GpuError::NoAdapter { why }
+    }
+
     fn failed(what: &str, message: impl ToString) -> Self {
         GpuError::Failed {
             what: what.to_string(),
@@ -117,6 +138,45 @@ impl AdapterSummary {
             },
         }
     }
+}
+
+/// The Vulkan drivers' manifests the loader would read: those named by `VK_DRIVER_FILES` (or
+/// the older `VK_ICD_FILENAMES`), else the `.json` files of the standard folders.
+fn vulkan_drivers() -> Vec<String> {
+    let named = std::env::var("VK_DRIVER_FILES").or_else(|_| std::env::var("VK_ICD_FILENAMES"));
+    let files: Vec<std::path::PathBuf> = match named {
+        Ok(list) => list.split(':').filter(|f| !f.is_empty()).map(Into::into).collect(),
+        Err(_) => [
+            "/etc/vulkan/icd.d",
+            "/usr/local/share/vulkan/icd.d",
+            "/usr/share/vulkan/icd.d",
+        ]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect(),
+    };
+    let mut names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The address-space limit (`ulimit -v`), when there is one.
+fn address_space_limit() -> Option<u64> {
+    let mut limit = std::mem::MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: getrlimit writes one rlimit into the place given, and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, limit.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful call above.
+    let limit = unsafe { limit.assume_init() };
+    (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 fn instance() -> wgpu::Instance {
@@ -220,7 +280,7 @@ impl GpuContext {
         found.sort_by_key(preference);
         let Some(adapter) = pick(&found, wanted).map(|i| &found[i]) else {
             return Err(match wanted {
-                None => GpuError::NoAdapter,
+                None => GpuError::no_adapter(),
                 Some(w) => GpuError::NoMatch {
                     wanted: w.to_string(),
                     available: if found.is_empty() {

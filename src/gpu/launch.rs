@@ -36,7 +36,8 @@ const PER_INVOCATION: [u32; 3] = [1, 4, 16];
 const PROBE_BUDGET_S: f64 = 0.25;
 
 /// `--gpu-tune`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Tuning {
     /// Probe shapes on the real buffers before the timed runs; keep the fastest valid one.
     #[default]

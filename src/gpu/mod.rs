@@ -16,6 +16,25 @@ pub use roofline::{RooflineArray, RooflineGpu};
 pub use stream::{GpuArrays, StreamGpu};
 pub use transfer::TransferGpu;
 
+/// `HEXPYLOT_REQUIRE_GPU`: whether a GPU that does not run is a failure rather than a skip, for
+/// the binary and the tests alike. Unset or empty is false; the usual spellings of true and false
+/// are taken (1/0, true/false, yes/no, on/off, in any case); anything else is an error, so that a
+/// misspelt requirement never silently turns into none.
+pub fn required() -> Result<bool, String> {
+    let Some(value) = std::env::var_os("HEXPYLOT_REQUIRE_GPU") else {
+        return Ok(false);
+    };
+    let text = value.to_string_lossy().trim().to_ascii_lowercase();
+    match text.as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "HEXPYLOT_REQUIRE_GPU={:?}: expected 1 or 0 (also true/false, yes/no, on/off)",
+            value.to_string_lossy()
+        )),
+    }
+}
+
 /// The largest ulp distance tolerated between a GPU and a CPU normal draw.
 ///
 /// Every operation of the WGSL port is exact or correctly rounded, and the shader keeps the
