@@ -263,10 +263,11 @@ impl OutputFile {
 }
 
 /// Writes every output or, as far as files go, none: each file's temporary file is written and
-/// flushed first, and only then is every temporary file renamed over its target; a failure
-/// before the renames removes the temporary files and leaves every target as it was. Devices,
-/// FIFOs and descriptors come next (a slow reader then holds up no rename a signal would wait
-/// for), standard output last.
+/// flushed first, then devices, FIFOs and descriptors, and only then is every temporary file
+/// renamed over its target; a failure before the renames removes the temporary files and leaves
+/// every target as it was. Standard output comes last. Nothing before the renames holds the
+/// commit lock, so that a signal meanwhile (a slow FIFO reader, a hung disk) ends the run at
+/// once with every target as it was.
 pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError> {
     let failed = |o: &OutputFile, why: String| OutputError::Write {
         path: o.shown.clone(),
@@ -277,6 +278,14 @@ pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError
         if let Place::Replace { path, dir } = &out.place {
             let temp = stage(path, dir, bytes).map_err(|e| failed(out, e.to_string()))?;
             staged.push((temp, out, path, dir));
+        }
+    }
+    for (out, bytes) in &outputs {
+        if let Place::Direct(file) = &out.place {
+            (&*file)
+                .write_all(bytes)
+                .and_then(|()| (&*file).flush())
+                .map_err(|e| failed(out, e.to_string()))?;
         }
     }
     {
@@ -296,14 +305,6 @@ pub fn commit_all(outputs: Vec<(OutputFile, Vec<u8>)>) -> Result<(), OutputError
             })?;
             // The rename is durable once the directory is; a failure here loses nothing written.
             let _ = File::open(dir).and_then(|d| d.sync_all());
-        }
-    }
-    for (out, bytes) in &outputs {
-        if let Place::Direct(file) = &out.place {
-            (&*file)
-                .write_all(bytes)
-                .and_then(|()| (&*file).flush())
-                .map_err(|e| failed(out, e.to_string()))?;
         }
     }
     for (out, bytes) in &outputs {

@@ -623,3 +623,320 @@ fn a_required_gpu_that_does_not_run_says_why_on_stderr() {
         );
     }
 }
+
+fn mkfifo(path: &Path) {
+    assert!(
+        StdCommand::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// The read end of a FIFO, opened without blocking (before its writer), its buffer shrunk to one
+/// page so that a document larger than that holds the writer until it is read.
+fn small_reader(fifo: &Path) -> fs::File {
+    let reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a descriptor we own; the kernel rounds up to a page.
+    assert!(unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) } > 0);
+    reader
+}
+
+/// Bytes waiting in a FIFO's buffer.
+fn buffered(reader: &fs::File) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into `n`.
+    assert_eq!(
+        unsafe { libc::ioctl(reader.as_raw_fd(), libc::FIONREAD, &mut n) },
+        0
+    );
+    n as usize
+}
+
+/// Every kernel on one backend: a document of about 9 KB, more than one page.
+fn every_kernel(extra: &[&str]) -> Vec<String> {
+    [
+        "stream",
+        "--size",
+        "2^10",
+        "--reps",
+        "3",
+        "--backends",
+        "engine",
+        "--threads",
+        "1",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `reader`'s FIFO is full: its writer is then blocked in the commit.
+fn wait_full(reader: &fs::File, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while buffered(reader) < 4096 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it wrote"
+        );
+        assert!(Instant::now() < deadline, "the run never wrote the FIFO");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn descriptor_names_are_written_through_and_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, to_stderr) in [
+        ("/dev/stdout", false),
+        ("/proc/self/fd/1", false),
+        ("/dev/fd/1", false),
+        ("/dev/stderr", true),
+    ] {
+        // `--json NAME >> log` (or `2>> log`): the log keeps its lines and gains the document.
+        let log = dir.path().join("run.log");
+        fs::write(&log, "earlier line\n").unwrap();
+        let ino = fs::metadata(&log).unwrap().ino();
+        let append = || fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let mut cmd = StdCommand::cargo_bin("hexpylot").unwrap();
+        cmd.args(tiny(&["--json", name]));
+        if to_stderr {
+            cmd.stderr(append()).stdout(Stdio::null());
+        } else {
+            cmd.stdout(append()).stderr(Stdio::null());
+        }
+        assert!(cmd.status().unwrap().success(), "{name}");
+        let text = fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("earlier line\n"), "{name}: {text}");
+        assert!(text.contains("\"schema_version\""), "{name}: {text}");
+        assert_eq!(fs::metadata(&log).unwrap().ino(), ino, "{name}: replaced");
+        no_temps(dir.path());
+    }
+    // /dev/stdout is standard output, as `-` is: both at once name one output.
+    refused(
+        &tiny(&["--json", "/dev/stdout", "--csv", "-"]),
+        "name the same output",
+    );
+}
+
+/// `(ulimit -f 0; hexpylot ...)`: the write that passes the limit fails (EFBIG) with one line and
+/// exit 1; the old file stays, no temporary file is left.
+#[test]
+fn a_file_size_limit_is_a_write_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let doc = dir.path().join("doc.json");
+    hexpylot()
+        .args(every_kernel(&["--json", s(&doc)]))
+        .assert()
+        .success();
+    let charts = dir.path().join("charts");
+    let cases: Vec<Vec<String>> = vec![
+        every_kernel(&["--json", s(&old)]),
+        every_kernel(&["--csv", s(&old)]),
+        vec![
+            "diff".into(),
+            s(&doc).into(),
+            s(&doc).into(),
+            "--json".into(),
+            s(&old).into(),
+        ],
+        chart_args(&charts),
+    ];
+    for args in cases {
+        fs::write(&old, "old").unwrap();
+        let out = StdCommand::new("bash")
+            .arg("-c")
+            .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+            .arg(assert_cmd::cargo::cargo_bin("hexpylot"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("File too large"), "{args:?}: {stderr}");
+        assert_eq!(fs::read_to_string(&old).unwrap(), "old", "{args:?}");
+        no_temps(dir.path());
+        if charts.exists() {
+            no_temps(&charts);
+            assert_eq!(fs::read_dir(&charts).unwrap().count(), 0, "{args:?}");
+        }
+    }
+}
+
+/// A signal while the outputs are being written, before any rename (here: a FIFO output whose
+/// reader is slow, and a file waiting to be renamed): the run ends at once, every existing file
+/// as it was, no temporary file left.
+#[test]
+fn a_signal_before_the_renames_leaves_every_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, csv) = (dir.path().join("fifo"), dir.path().join("out.csv"));
+    mkfifo(&fifo);
+    fs::write(&csv, "old").unwrap();
+    let mut reader = small_reader(&fifo);
+    let mut child = StdCommand::cargo_bin("hexpylot")
+        .unwrap()
+        .args(every_kernel(&["--json", s(&fifo), "--csv", s(&csv)]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_full(&reader, &mut child);
+    // SAFETY: kill sends a signal to our own child, which has not been waited for yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    // Reading on lets a run that waits for its writes instead of ending finish them.
+    let drain = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let _ = reader.read_to_end(&mut sink);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    drain.join().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(fs::read_to_string(&csv).unwrap(), "old");
+    no_temps(dir.path());
+}
+
+/// A FIFO made at a target after the check, while the run was writing: it is not renamed over.
+#[test]
+fn a_fifo_made_at_the_target_after_the_check_is_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fifo, csv) = (dir.path().join("fifo"), dir.path().join("out.csv"));
+    mkfifo(&fifo);
+    let mut reader = small_reader(&fifo);
+    let mut child = StdCommand::cargo_bin("hexpylot")
+        .unwrap()
+        .args(every_kernel(&["--json", s(&fifo), "--csv", s(&csv)]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_full(&reader, &mut child);
+    mkfifo(&csv);
+    let mut sink = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let _ = reader.read_to_end(&mut sink);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("became a FIFO"), "{stderr}");
+    assert!(kind(&csv).is_fifo());
+    no_temps(dir.path());
+}
+
+/// No output may be one of the run's inputs, under any name: the run would destroy what it
+/// was made from.
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("a.json");
+    hexpylot()
+        .args(tiny(&["--json", s(&doc)]))
+        .assert()
+        .success();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&doc, &link).unwrap();
+    let before = fs::read(&doc).unwrap();
+    refused(
+        &["diff", s(&doc), s(&doc), "--json", s(&link)],
+        "an input of this run",
+    );
+
+    // compare --roofline X --json X, with ceilings of this machine (else it is refused for that).
+    let roof = dir.path().join("roof.json");
+    hexpylot()
+        .args([
+            "sweep",
+            "roofline",
+            "--backends",
+            "engine",
+            "--threads",
+            "1",
+            "--size",
+            "2^12",
+            "--max-fmas",
+            "2",
+            "--reps",
+            "2",
+            "--json",
+            s(&roof),
+        ])
+        .assert()
+        .success();
+    let roof_before = fs::read(&roof).unwrap();
+    for flag in ["--json", "--csv"] {
+        refused(
+            &[
+                "compare",
+                "--backends",
+                "engine",
+                "--threads",
+                "1",
+                "--size",
+                "2^10",
+                "--reps",
+                "2",
+                "--paths",
+                "2^10",
+                "--mc-reps",
+                "2",
+                "--steps",
+                "2",
+                "--roofline",
+                s(&roof),
+                flag,
+                s(&roof),
+            ],
+            "an input of this run",
+        );
+    }
+    assert_eq!(fs::read(&roof).unwrap(), roof_before);
+
+    // chart D/memory-wall.png --out D, where that input is a thread sweep saved under the name of
+    // the chart it would draw.
+    let charts = dir.path().join("charts");
+    fs::create_dir(&charts).unwrap();
+    let input = charts.join("memory-wall.png");
+    fs::copy(fixture("chart-threads-xeon.json"), &input).unwrap();
+    let input_before = fs::read(&input).unwrap();
+    refused(
+        &["chart", s(&input), "--out", s(&charts)],
+        "an input of this run",
+    );
+    assert_eq!(fs::read(&input).unwrap(), input_before);
+    assert_eq!(fs::read(&doc).unwrap(), before);
+    no_temps(dir.path());
+    no_temps(&charts);
+}

@@ -145,7 +145,11 @@ impl AdapterSummary {
 fn vulkan_drivers() -> Vec<String> {
     let named = std::env::var("VK_DRIVER_FILES").or_else(|_| std::env::var("VK_ICD_FILENAMES"));
     let files: Vec<std::path::PathBuf> = match named {
-        Ok(list) => list.split(':').filter(|f| !f.is_empty()).map(Into::into).collect(),
+        Ok(list) => list
+            .split(':')
+            .map(std::path::PathBuf::from)
+            .filter(|f| f.is_file())
+            .collect(),
         Err(_) => [
             "/etc/vulkan/icd.d",
             "/usr/local/share/vulkan/icd.d",
