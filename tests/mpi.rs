@@ -243,6 +243,95 @@ fn bad_input_stops_every_rank_with_exit_2() {
     }
 }
 
+/// `mpirun -n 1 hexpylot A : -n 1 hexpylot B`: one rank each, each with its own arguments.
+fn mpmd(a: &[&str], b: &[&str]) -> Command {
+    let mut cmd = mpirun(1, &[]);
+    cmd.args(a)
+        .args([":", "-n", "1", env!("CARGO_BIN_EXE_hexpylot")])
+        .args(b);
+    cmd
+}
+
+/// Ranks started with different commands or flags (MPMD) would meet in collectives that do not
+/// match and hang: every rank's plan is compared at the checkpoint, and a difference is bad
+/// input on every rank, named once by rank 0 (the first flag that differs). Ranks left with no
+/// backend in common are one such difference.
+#[test]
+fn ranks_with_different_plans_stop_with_exit_2() {
+    let mc = ["mc", "--paths", "2^14", "--threads", "1"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        mc.iter().chain(extra).copied().collect()
+    };
+    for (a, b, named) in [
+        (
+            with(&["--reps", "3"]),
+            with(&["--reps", "5"]),
+            "--reps 5, rank 0 with --reps 3",
+        ),
+        (with(&["--seed", "1"]), with(&["--seed", "2"]), "--seed"),
+        (
+            with(&["--backends", "engine"]),
+            with(&["--backends", "rayon"]),
+            "--backends rayon, rank 0 with --backends engine",
+        ),
+        (
+            with(&[]),
+            vec!["stream", "--size", "2^12", "--reps", "3"],
+            "runs `stream`, rank 0 `mc`",
+        ),
+        (
+            with(&[]),
+            vec!["chart", "x.json", "--out", "charts"],
+            "runs `chart`, rank 0 `mc`",
+        ),
+    ] {
+        let start = Instant::now();
+        let out = mpmd(&a, &b).output().expect("runs");
+        let took = start.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a:?} : {b:?}: {stderr}");
+        assert!(took < Duration::from_secs(30), "{a:?} : {b:?} took {took:?}");
+        let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(ours.len(), 1, "one line from rank 0: {stderr}");
+        assert!(ours[0].contains(named), "{ours:?} lacks {named:?}");
+        // Rank 0's header at most (printed before the checkpoint): nothing ran.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.lines().count() <= 1, "{a:?} : {b:?} ran: {stdout}");
+    }
+    // The same plan written differently is the same plan.
+    succeeded(&mut mpmd(
+        &["mc", "--paths", "16384", "--reps", "2", "--threads", "1"],
+        &["mc", "--paths", "2^14", "--reps", "2", "--threads", "1"],
+    ));
+}
+
+/// A GPU job's ranks split the grid of workgroups, its CPU ranks the blocks of paths: a rank's
+/// GPU share and its CPU share are other paths, so prices are held against each other on the
+/// job's rows (the whole run on each), which must agree; tuned shapes included.
+#[test]
+fn a_gpu_job_is_checked_against_the_cpu_on_the_whole_run() {
+    let args = [
+        "mc",
+        "--backends",
+        "engine,gpu",
+        "--paths",
+        "2^18",
+        "--reps",
+        "3",
+    ];
+    let doc = json_of(mpirun(2, &["--bind-to", "none"]), &args);
+    let rows = doc["mc"].as_array().unwrap();
+    if job_rows(rows, "gpu").is_empty() {
+        assert!(
+            !hexpylot::gpu::required().unwrap(),
+            "HEXPYLOT_REQUIRE_GPU is set but the GPU did not run: {doc}"
+        );
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    assert!(rows.iter().all(|r| r["valid"] == true), "{rows:?}");
+}
+
 /// A rank killed mid-run ends the job: `mpirun` exits non-zero within 60 s.
 #[test]
 fn a_killed_rank_ends_the_job() {

@@ -3,8 +3,9 @@
 //! [`crate::runner`] runs and cross-checks it, and [`render`] prints and writes the one
 //! [`Document`] it produced.
 //!
-//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result (or standard
-//! output could not be written: one line on stderr; a broken pipe only ends the printing), 2 for bad
+//! Exit codes: 0 when every run validated, 1 when a run failed or gave a wrong result, ran out
+//! of memory (`crate::alloc`) or could not write its output (standard output too: one line on
+//! stderr; a broken pipe only ends the printing), 2 for bad
 //! input, bad output locations included (always a single line on stderr, before anything is
 //! allocated or measured), 128 + the signal for SIGHUP, SIGINT and SIGTERM (129, 130, 143).
 

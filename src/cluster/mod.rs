@@ -9,7 +9,10 @@
 //! 2. one checkpoint ([`Cluster::checkpoint`]), reached by every rank exactly once, before
 //!    anything heavy runs (from the command once its backends are open, or from `main` on the
 //!    way out when configuring failed): if any rank failed, every rank stops there with the same
-//!    exit code, rank 0 saying why in one line;
+//!    exit code, rank 0 saying why in one line; every rank's word also carries its plan (the
+//!    command and its flags, `crate::cli`), and a rank whose plan is not rank 0's is bad input
+//!    on every rank, since ranks running different plans would meet in collectives that do not
+//!    match;
 //! 3. run: every rank runs the same plan on the same backends (agreed at the checkpoint), so the
 //!    collectives match one for one; an error on any rank past the checkpoint aborts the whole
 //!    job ([`Cluster::abort`]), and a rank that dies is the launcher's to reap (OpenMPI's
