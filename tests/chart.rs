@@ -390,3 +390,103 @@ fn a_renamed_field_is_refused() {
     let stderr = String::from_utf8_lossy(&stderr);
     assert!(stderr.contains("missing field `gbs_median`"), "{stderr}");
 }
+
+/// More runs than a legend can name (300 copies of one thread sweep, told apart by their labels):
+/// each chart draws the first series, in file order, that its legend holds, draws nothing of the
+/// rest, and says so: a `not drawn` line per series left out, and a legend that ends within the
+/// image.
+#[test]
+fn series_the_legend_cannot_hold_are_left_out_and_named() {
+    const RUNS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("chart-threads-2p16.json")).unwrap();
+    let label = "\"label\": \"vm sweep threads 2^16\"";
+    assert!(text.contains(label));
+    let files: Vec<PathBuf> = (0..RUNS)
+        .map(|i| {
+            let path = dir.path().join(format!("run-{i:03}.json"));
+            std::fs::write(
+                &path,
+                text.replace(label, &format!("\"label\": \"run {i}\"")),
+            )
+            .unwrap();
+            path
+        })
+        .collect();
+    // One run alone: the series each run adds to each chart.
+    let one = render(&files[..1], &dir.path().join("one")).unwrap();
+    let out = dir.path().join("charts");
+    let output = hexpylot()
+        .arg("chart")
+        .args(&files)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<[&str; 3]> = stdout
+        .lines()
+        .map(|line| {
+            line.split('\t')
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap_or_else(|_| panic!("not path, series, points: {line:?}"))
+        })
+        .collect();
+    for png in ["memory-wall.png", "montecarlo.png"] {
+        let path = out.join(png);
+        assert_drawn(&path);
+        let path = path.to_str().unwrap();
+        let of_png: Vec<&[&str; 3]> = lines.iter().filter(|l| l[0] == path).collect();
+        let (left_out, drawn): (Vec<&[&str; 3]>, Vec<&[&str; 3]>) =
+            of_png.into_iter().partition(|l| l[2] == "not drawn");
+        let per_run: Vec<&str> = one
+            .iter()
+            .filter(|w| w.path.ends_with(png))
+            .flat_map(|w| &w.series)
+            .map(|s| s.name.strip_prefix("run 0").unwrap())
+            .collect();
+        let total = RUNS * per_run.len();
+        assert_eq!(drawn.len() + left_out.len(), total, "{png}");
+        assert!(
+            drawn.len() < total,
+            "{png}: all {total} series drawn, more than a legend holds"
+        );
+        // The first series in file order are the ones drawn, the rest listed after them.
+        let in_order: Vec<String> = (0..RUNS)
+            .flat_map(|i| {
+                per_run
+                    .iter()
+                    .map(move |backend| format!("run {i}{backend}"))
+            })
+            .collect();
+        let listed: Vec<&str> = drawn.iter().chain(&left_out).map(|l| l[1]).collect();
+        assert_eq!(listed, in_order, "{png}");
+        for line in &drawn {
+            line[2]
+                .parse::<usize>()
+                .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        }
+    }
+    // The legend's own measure: it ends within the image, the last entry and note included.
+    let written = render(&files, &dir.path().join("again")).unwrap();
+    for chart in &written {
+        let png = chart.path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            chart.legend_bottom <= HEIGHT,
+            "{png}: the legend ends at row {}, past the image's {HEIGHT}",
+            chart.legend_bottom
+        );
+        let listed: Vec<&str> = lines
+            .iter()
+            .filter(|l| l[0].ends_with(png) && l[2] == "not drawn")
+            .map(|l| l[1])
+            .collect();
+        assert_eq!(chart.left_out, listed, "{png}");
+    }
+}

@@ -328,7 +328,7 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
             let colour = palette.next();
             sources.insert(run.file);
             if backend == BackendKind::Gpu {
-                plot.levels.push(Level {
+                plot.add_level(Level {
                     label: format!("{} — gpu, kernel only", run.name),
                     at: median(rows().map(|r| r.gbs_median)),
                     colour,
@@ -337,7 +337,7 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
                 continue;
             }
             colours.push((backend, colour));
-            plot.series.push(Series {
+            plot.add_series(Series {
                 label: format!("{} — {backend}", run.name),
                 colour,
                 line,
@@ -353,7 +353,7 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
                 .iter()
                 .find(|(b, _)| *b == wall.backend)
                 .map_or(PALETTE[0], |(_, c)| *c);
-            plot.callouts.push(Callout {
+            plot.add_callout(Callout {
                 at: (wall.threads as f64, wall.gbs),
                 text: format!(
                     "{} — {}: memory wall at {} threads, {} GB/s ({:.0}% of best)",
@@ -453,7 +453,7 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
                         continue;
                     }
                     sources.insert(run.file);
-                    plot.series.push(Series {
+                    plot.add_series(Series {
                         label: format!("{} — {what}, {kernel}", run.name),
                         colour: *colour.get_or_insert_with(|| palette.next()),
                         line,
@@ -627,7 +627,7 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
                 .filter(measured)
                 .map(|r| (r.intensity, r.gflops))
                 .collect();
-            plot.series.push(Series {
+            plot.add_series(Series {
                 label: format!("{who}, measured"),
                 colour,
                 line: Line::None,
@@ -649,7 +649,7 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
             points.push(roof(hi));
             // The backend's marker on the ceiling too, so that two backends' coinciding ceilings
             // still show both.
-            plot.series.push(Series {
+            plot.add_series(Series {
                 label: format!(
                     "{who}, ceiling: {} GB/s, {} GFLOP/s",
                     number(c.bandwidth_gbs),
@@ -660,7 +660,7 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
                 marker,
                 points,
             });
-            plot.callouts.push(Callout {
+            plot.add_callout(Callout {
                 at: (c.ridge, c.compute_gflops),
                 text: format!("{who}: ridge at {} FLOP/byte", number(c.ridge)),
                 colour,
@@ -746,7 +746,7 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
                     for path in paths {
                         let of_path = rows.iter().filter(|r| r.gpu_path == path);
                         let path = path.map_or(String::new(), |p| format!(" {}", p.name()));
-                        plot.levels.push(Level {
+                        plot.add_level(Level {
                             label: format!("{name}{path}, kernel only"),
                             at: median(of_path.map(|r| r.paths_per_s / 1e6)),
                             colour: palette.next(),
@@ -756,7 +756,7 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
                     continue;
                 }
                 let colour = palette.next();
-                plot.series.push(Series {
+                plot.add_series(Series {
                     label: name,
                     colour,
                     line,
@@ -870,7 +870,7 @@ fn ranks(input: &Input, names: &Names) -> Option<Chart> {
             sources.insert(run.file);
             let points: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x, y / one)).collect();
             most = points.iter().fold(most, |m, p| m.max(p.0));
-            plot.series.push(Series {
+            plot.add_series(Series {
                 label: format!("{} — {backend}, {what}", run.name),
                 colour: palette.next(),
                 line,
@@ -889,7 +889,7 @@ fn ranks(input: &Input, names: &Names) -> Option<Chart> {
     while ideal.last().is_some_and(|&x| x < most) {
         ideal.push(ideal.last().unwrap() * 2.0);
     }
-    plot.series.push(Series {
+    plot.add_series(Series {
         label: "perfect scaling (speedup = ranks)".to_string(),
         colour: RGBColor(140, 140, 140),
         line: Line::Dotted,
@@ -962,7 +962,7 @@ fn transfer(input: &Input, names: &Names) -> Option<Chart> {
             }
             sources.insert(run.file);
             let (line, shape) = transfer_look(kind);
-            plot.series.push(Series {
+            plot.add_series(Series {
                 label: format!("{} — {}", run.name, kind.name()),
                 colour: palette.next(),
                 line,
@@ -1044,6 +1044,7 @@ fn empty_plot() -> Plot {
         markers: Vec::new(),
         callouts: Vec::new(),
         notes: Vec::new(),
+        built: Vec::new(),
     }
 }
 
@@ -1140,7 +1141,7 @@ fn add_peers(
                     PeerMetric::MonteCarlo => mc_paths_per_s,
                 };
                 for (label, value) in levels {
-                    plot.levels.push(Level {
+                    plot.add_level(Level {
                         label: format!("{label} (GPU peer{suffix})"),
                         at: value * scale,
                         colour: palette.next(),
@@ -1152,7 +1153,7 @@ fn add_peers(
     }
     let drawn = !series.is_empty();
     for (name, points) in series {
-        plot.series.push(Series {
+        plot.add_series(Series {
             label: format!("{name} (CPU peer{suffix})"),
             colour: palette.next(),
             line: Line::Solid,

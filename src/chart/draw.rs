@@ -136,6 +136,35 @@ pub struct Plot {
     pub callouts: Vec<Callout>,
     /// Short explanations under the legend.
     pub notes: Vec<String>,
+    /// The order the series, levels and callouts were added in: the input files' order, one
+    /// run's after the other's. A legend that cannot name them all keeps the first (see
+    /// [`fit_legend`]).
+    pub built: Vec<Built>,
+}
+
+/// Which list of a [`Plot`] an item went into.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Built {
+    Series,
+    Level,
+    Callout,
+}
+
+impl Plot {
+    pub fn add_series(&mut self, series: Series) {
+        self.series.push(series);
+        self.built.push(Built::Series);
+    }
+
+    pub fn add_level(&mut self, level: Level) {
+        self.levels.push(level);
+        self.built.push(Built::Level);
+    }
+
+    pub fn add_callout(&mut self, callout: Callout) {
+        self.callouts.push(callout);
+        self.built.push(Built::Callout);
+    }
 }
 
 impl Scale {
@@ -279,16 +308,27 @@ pub fn superscript(k: i64) -> String {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a, RGBPixel>, Shift>;
 
-/// Draws `plot` into an RGB buffer and encodes it as PNG.
-pub fn png(plot: &Plot) -> Result<Vec<u8>, Box<dyn Error>> {
+/// A plot drawn: the PNG, and what its legend made of the plot.
+pub struct Drawn {
+    pub png: Vec<u8>,
+    /// The series and levels the legend had no room for, which were not drawn.
+    pub left_out: Vec<String>,
+    /// The pixel row below the legend's last line.
+    pub legend_bottom: u32,
+}
+
+/// Draws `plot` into an RGB buffer and encodes it as PNG. The series and levels its legend cannot
+/// hold are taken out of `plot` (see [`fit_legend`]), so that it describes what was drawn.
+pub fn png(plot: &mut Plot) -> Result<Drawn, Box<dyn Error>> {
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-    {
+    let (left_out, legend_bottom) = {
         let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (WIDTH, HEIGHT))?;
         let root = backend.into_drawing_area();
         root.fill(&WHITE)?;
-        draw(plot, &root)?;
+        let drawn = draw(plot, &root)?;
         root.present()?;
-    }
+        drawn
+    };
     let mut bytes = Vec::new();
     image::ImageEncoder::write_image(
         image::codecs::png::PngEncoder::new(&mut bytes),
@@ -297,12 +337,20 @@ pub fn png(plot: &Plot) -> Result<Vec<u8>, Box<dyn Error>> {
         HEIGHT,
         image::ColorType::Rgb8,
     )?;
-    Ok(bytes)
+    Ok(Drawn {
+        png: bytes,
+        left_out,
+        legend_bottom: u32::try_from(legend_bottom)?,
+    })
 }
 
-fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
+/// Returns the series and levels left out and the legend's bottom row.
+fn draw(plot: &mut Plot, root: &Area) -> Result<(Vec<String>, i32), Box<dyn Error>> {
     title(root, &plot.title)?;
     let (main, panel) = root.split_horizontally(WIDTH - PANEL);
+    // Before the axes, which span only what is drawn.
+    let left_out = fit_legend(plot, &panel)?;
+    let plot = &*plot;
 
     let plotted = |points: &mut dyn Iterator<Item = (f64, f64)>| -> Vec<(f64, f64)> {
         points
@@ -431,7 +479,7 @@ fn draw(plot: &Plot, root: &Area) -> Result<(), Box<dyn Error>> {
             None => unplaced.push(marker),
         }
     }
-    legend(plot, &unplaced, &panel)
+    Ok((left_out, legend(plot, &unplaced, &panel)?))
 }
 
 /// Boxes already taken by labels, and the bounds labels must keep within.
@@ -657,7 +705,8 @@ struct Entry<'a> {
 }
 
 /// Legend text sizes, largest first: the first whose entries and notes fit the panel's height is
-/// used (many series, long labels), the last one if none does.
+/// used (many series, long labels). The last is the smallest still legible: a legend that does not
+/// fit even at that size holds only what fits (see [`fit_legend`]).
 const LEGEND_SIZES: [LegendSize; 3] = [
     LegendSize {
         text: 16,
@@ -690,12 +739,26 @@ struct LegendSize {
     note_line: i32,
 }
 
-fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<(), Box<dyn Error>> {
-    // A split-off area draws in its own coordinates: (0, 0) is its top left corner.
-    let (w, h) = panel.dim_in_pixel();
-    let (w, h) = (w as i32, h as i32);
-    let entries: Vec<Entry> = plot
-        .series
+impl LegendSize {
+    fn entry_height(&self, lines: usize) -> i32 {
+        lines as i32 * self.line + self.gap
+    }
+
+    fn note_height(&self, lines: usize) -> i32 {
+        lines as i32 * self.note_line + self.gap
+    }
+}
+
+/// A legend entry's glyph is this wide; its text starts at `TEXT_X`.
+const GLYPH: i32 = 40;
+const TEXT_X: i32 = GLYPH + 12;
+/// The first entry's top, and the space between the entries and the notes.
+const LEGEND_TOP: i32 = TITLE_HEIGHT + 20;
+const NOTES_GAP: i32 = 10;
+
+/// The legend's entries, in its order: series, levels, the vertical `markers` given, callouts.
+fn entries<'a>(plot: &'a Plot, markers: &[&'a Level]) -> Vec<Entry<'a>> {
+    plot.series
         .iter()
         .map(|s| Entry {
             label: &s.label,
@@ -717,49 +780,174 @@ fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<(), Box<dyn E
             colour: c.colour,
             glyph: Glyph::Ring,
         }))
-        .collect();
-    let glyph = 40;
-    let text_x = glyph + 12;
-    let top = TITLE_HEIGHT + 20;
-    // Each size's wrapped entries and notes, and the height they take.
-    let mut layouts = Vec::new();
-    for size in &LEGEND_SIZES {
+        .collect()
+}
+
+/// The legend's text at one size: each entry's and each note's lines, wrapped to the panel.
+struct Layout<'a> {
+    size: &'a LegendSize,
+    style: TextStyle<'static>,
+    note_style: TextStyle<'static>,
+    note_width: u32,
+    entries: Vec<Vec<String>>,
+    notes: Vec<Vec<String>>,
+}
+
+impl<'a> Layout<'a> {
+    fn new(
+        panel: &Area,
+        size: &'a LegendSize,
+        entries: &[Entry],
+        notes: &[String],
+    ) -> Result<Layout<'a>, Box<dyn Error>> {
         let style = (FONT, size.text).into_font().color(&TEXT);
         let note_style = (FONT, size.note).into_font().color(&MUTED);
-        let width = (w - 16 - text_x).max(60) as u32;
-        let lines = entries
+        let w = panel.dim_in_pixel().0 as i32;
+        let width = (w - 16 - TEXT_X).max(60) as u32;
+        let note_width = (w - 16) as u32;
+        let entries = entries
             .iter()
             .map(|e| wrap(panel, e.label, &style, width))
-            .collect::<Result<Vec<_>, _>>()?;
-        let notes = plot
-            .notes
+            .collect::<Result<_, _>>()?;
+        let notes = notes
             .iter()
-            .map(|n| wrap(panel, n, &note_style, (w - 16) as u32))
-            .collect::<Result<Vec<_>, _>>()?;
-        let height = lines
-            .iter()
-            .map(|l| l.len() as i32 * size.line + size.gap)
-            .sum::<i32>()
-            + 10
-            + notes
+            .map(|n| wrap(panel, n, &note_style, note_width))
+            .collect::<Result<_, _>>()?;
+        Ok(Layout {
+            size,
+            style,
+            note_style,
+            note_width,
+            entries,
+            notes,
+        })
+    }
+
+    /// The pixel row below the last note.
+    fn bottom(&self) -> i32 {
+        let size = self.size;
+        LEGEND_TOP
+            + self
+                .entries
                 .iter()
-                .map(|l| l.len() as i32 * size.note_line + size.gap)
-                .sum::<i32>();
-        let fits = top + height <= h;
-        layouts.push((size, style, note_style, lines, notes));
+                .map(|l| size.entry_height(l.len()))
+                .sum::<i32>()
+            + NOTES_GAP
+            + self
+                .notes
+                .iter()
+                .map(|l| size.note_height(l.len()))
+                .sum::<i32>()
+    }
+
+    /// The height `note` would add to the notes.
+    fn note_height(&self, panel: &Area, note: &str) -> Result<i32, Box<dyn Error>> {
+        let lines = wrap(panel, note, &self.note_style, self.note_width)?;
+        Ok(self.size.note_height(lines.len()))
+    }
+}
+
+/// Fits `plot` to a legend that cannot name all of it at the smallest legible size: keeps the
+/// series, levels and callouts added first (in [`Plot::built`]'s order) that fit together with
+/// the notes and a note of its own saying what is left out, and takes the rest out of `plot`, so
+/// that they are neither drawn nor named: a line the legend does not name cannot be read. Returns
+/// the names of the series and levels left out, in the legend's order; none when all fit. Room is
+/// kept for every vertical marker, since which labels find a place above the plot is known only
+/// once the axes are, which span what is kept.
+fn fit_legend(plot: &mut Plot, panel: &Area) -> Result<Vec<String>, Box<dyn Error>> {
+    let room = panel.dim_in_pixel().1 as i32;
+    let size = LEGEND_SIZES.last().expect("a legend size");
+    let all_markers: Vec<&Level> = plot.markers.iter().collect();
+    let layout = Layout::new(panel, size, &entries(plot, &all_markers), &plot.notes)?;
+    if layout.bottom() <= room {
+        return Ok(Vec::new());
+    }
+    let (series, levels) = (plot.series.len(), plot.levels.len());
+    let lines = series + levels;
+    // The entries list series, levels, markers, callouts, whatever order they were built in:
+    // `next` is where each list's next item is among them, indexed by `Built` (declared in the
+    // entries' order).
+    let mut next = [0, series, lines + all_markers.len()];
+    let items: Vec<(bool, i32)> = plot
+        .built
+        .iter()
+        .map(|built| {
+            let list = *built as usize;
+            next[list] += 1;
+            let height = size.entry_height(layout.entries[next[list] - 1].len());
+            (*built != Built::Callout, height)
+        })
+        .collect();
+    // What stays whatever is left out: the markers' entries and the notes.
+    let mut used = layout.bottom() - items.iter().map(|(_, h)| h).sum::<i32>();
+    let (mut kept, mut held) = (0, 0);
+    let mut note = left_out_note(lines, 0);
+    // A callout goes with the line built before it (a run's memory wall, a ceiling's ridge):
+    // kept or left out with it, never naming a point on a line not drawn.
+    while kept < items.len() {
+        let end = kept + 1 + items[kept + 1..].iter().take_while(|(l, _)| !l).count();
+        let height: i32 = items[kept..end].iter().map(|(_, h)| h).sum();
+        let more = held + usize::from(items[kept].0);
+        let candidate = left_out_note(lines - more, more);
+        if used + height + layout.note_height(panel, &candidate)? > room {
+            break;
+        }
+        (used, kept, held, note) = (used + height, end, more, candidate);
+    }
+    let count = |kind: Built| plot.built[..kept].iter().filter(|b| **b == kind).count();
+    let (series, levels, callouts) = (
+        count(Built::Series),
+        count(Built::Level),
+        count(Built::Callout),
+    );
+    plot.built.truncate(kept);
+    plot.callouts.truncate(callouts);
+    let left_out = plot
+        .series
+        .drain(series..)
+        .map(|s| s.label)
+        .chain(plot.levels.drain(levels..).map(|l| l.label))
+        .collect();
+    plot.notes.insert(0, note);
+    Ok(left_out)
+}
+
+fn left_out_note(left_out: usize, held: usize) -> String {
+    format!(
+        "{left_out} more series not drawn (the legend holds {held}): chart fewer files at once."
+    )
+}
+
+/// Draws the legend; returns the pixel row below its last line.
+fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<i32, Box<dyn Error>> {
+    let room = panel.dim_in_pixel().1 as i32;
+    let entries = entries(plot, markers);
+    let mut layouts = Vec::new();
+    for size in &LEGEND_SIZES {
+        let layout = Layout::new(panel, size, &entries, &plot.notes)?;
+        let fits = layout.bottom() <= room;
+        layouts.push(layout);
         if fits {
             break;
         }
     }
-    let (size, style, note_style, lines, notes) = layouts.pop().expect("a legend size");
-    let mut y = top;
+    let Layout {
+        size,
+        style,
+        note_style,
+        entries: lines,
+        notes,
+        ..
+    } = layouts.pop().expect("a legend size");
+    // A split-off area draws in its own coordinates: (0, 0) is its top left corner.
+    let mut y = LEGEND_TOP;
     for (entry, text) in entries.iter().zip(lines) {
         let mid = y + size.line / 2 - 1;
         let stroke = entry.colour.stroke_width(3);
         match entry.glyph {
             Glyph::Series(line, marker) => {
                 let dashes: &[(i32, i32)] = match line {
-                    Line::Solid => &[(0, glyph)],
+                    Line::Solid => &[(0, GLYPH)],
                     Line::Dashed => &[(0, 11), (16, 27), (32, 40)],
                     Line::Dotted => &[(0, 3), (8, 11), (16, 19), (24, 27), (32, 35)],
                     Line::None => &[],
@@ -767,26 +955,26 @@ fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<(), Box<dyn E
                 for (a, b) in dashes {
                     panel.draw(&PathElement::new([(*a, mid), (*b, mid)], stroke))?;
                 }
-                marker_at(panel, (glyph / 2, mid), marker, entry.colour)?;
+                marker_at(panel, (GLYPH / 2, mid), marker, entry.colour)?;
             }
             Glyph::Vertical => {
                 for (a, b) in [(-9, -5), (-1, 3), (7, 11)] {
-                    let x = glyph / 2;
+                    let x = GLYPH / 2;
                     panel.draw(&PathElement::new(
                         [(x, mid + a), (x, mid + b)],
                         entry.colour.stroke_width(2),
                     ))?;
                 }
             }
-            Glyph::Ring => panel.draw(&Circle::new((glyph / 2, mid), RING, stroke))?,
+            Glyph::Ring => panel.draw(&Circle::new((GLYPH / 2, mid), RING, stroke))?,
         }
         for line in text {
-            panel.draw(&Text::new(line, (text_x, y), style.clone()))?;
+            panel.draw(&Text::new(line, (TEXT_X, y), style.clone()))?;
             y += size.line;
         }
         y += size.gap;
     }
-    y += 10;
+    y += NOTES_GAP;
     for note in notes {
         for line in note {
             panel.draw(&Text::new(line, (0, y), note_style.clone()))?;
@@ -794,7 +982,7 @@ fn legend(plot: &Plot, markers: &[&Level], panel: &Area) -> Result<(), Box<dyn E
         }
         y += size.gap;
     }
-    Ok(())
+    Ok(y)
 }
 
 /// Greedy word wrap to `width` pixels as the embedded font measures it.

@@ -19,10 +19,15 @@
 //! are lines with markers over threads; GPU figures (HexPylot's GPU backend, the GPU peers) have
 //! no thread count and are dashed horizontal levels.
 //!
-//! [`render`] returns, for every chart written, the series it drew; `hexpylot chart` prints them
-//! one per line, tab-separated: `<png path>\t<series>\t<points>`, where `<series>` is the
-//! legend's name (it never holds a tab or a line break) and `<points>` the number of points
-//! drawn (1 for a level).
+//! A chart draws only the series its legend can name legibly: when they do not all fit at the
+//! legend's smallest text size, the first series in file order that fit are drawn, the rest not at
+//! all (neither line nor legend entry), and a note in the legend says how many were left out.
+//!
+//! [`render`] returns, for every chart written, the series it drew and those it left out;
+//! `hexpylot chart` prints them one per line, tab-separated: `<png path>\t<series>\t<points>`
+//! for each series drawn, where `<series>` is the legend's name (it never holds a tab or a line
+//! break) and `<points>` the number of points drawn (1 for a level), then
+//! `<png path>\t<series>\tnot drawn` for each series left out.
 
 mod build;
 mod draw;
@@ -77,6 +82,12 @@ pub struct Written {
     pub path: PathBuf,
     /// Every legend entry that is a line, in the legend's order.
     pub series: Vec<SeriesDrawn>,
+    /// The names of the series the legend had no room for, in the legend's order: neither drawn
+    /// nor in the legend, which says how many were left out.
+    pub left_out: Vec<String>,
+    /// The pixel row below the legend's last line: within the image (at most [`HEIGHT`]) unless
+    /// even its notes alone do not fit.
+    pub legend_bottom: u32,
 }
 
 #[derive(Debug, PartialEq)]
@@ -103,7 +114,7 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartEr
     // Before reading or drawing anything; the folder itself is made only once all is drawn.
     output::check_dir(out_dir).map_err(cannot_write)?;
     let input = input::read(files)?;
-    let charts = build::all(&input);
+    let mut charts = build::all(&input);
     if let Some(unused) = (0..files.len()).find(|i| !charts.iter().any(|c| c.sources.contains(i))) {
         return Err(ChartError::NothingToChart {
             path: files[unused].clone(),
@@ -112,10 +123,10 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartEr
     register_font()?;
     // Every chart is drawn before any is written, so that a drawing failure leaves no partial set.
     let drawn = charts
-        .iter()
+        .iter_mut()
         .map(|c| {
-            draw::png(&c.plot)
-                .map(|png| (c, png))
+            draw::png(&mut c.plot)
+                .map(|drawn| (&*c, drawn))
                 .map_err(|e| ChartError::Draw {
                     chart: c.file_name.to_string(),
                     detail: e.to_string(),
@@ -125,11 +136,11 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartEr
     std::fs::create_dir_all(out_dir).map_err(cannot_write)?;
     let mut outputs = Vec::new();
     let mut written = Vec::new();
-    for (chart, png) in drawn {
+    for (chart, drawn) in drawn {
         let path = out_dir.join(chart.file_name);
         let out = OutputFile::check(&path)?;
         out.refuse_inputs(files.iter().map(PathBuf::as_path))?;
-        outputs.push((out, png));
+        outputs.push((out, drawn.png));
         let plot = &chart.plot;
         let series = plot
             .series
@@ -141,7 +152,12 @@ pub fn render(files: &[PathBuf], out_dir: &Path) -> Result<Vec<Written>, ChartEr
                 points,
             })
             .collect();
-        written.push(Written { path, series });
+        written.push(Written {
+            path,
+            series,
+            left_out: drawn.left_out,
+            legend_bottom: drawn.legend_bottom,
+        });
     }
     output::commit_all(outputs)?;
     Ok(written)

@@ -582,6 +582,9 @@ fn run(cli: Cli) -> Result<bool> {
                         series.points
                     );
                 }
+                for name in chart.left_out {
+                    say!("{}\t{name}\tnot drawn", chart.path.display());
+                }
             }
             Ok(true)
         }
