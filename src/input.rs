@@ -31,7 +31,10 @@ fn regular(m: &fs::Metadata) -> io::Result<()> {
     }
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("it is {}; results are read from regular files only", kind_of(m)),
+        format!(
+            "it is {}; results are read from regular files only",
+            kind_of(m)
+        ),
     ))
 }
 

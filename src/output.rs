@@ -451,7 +451,7 @@ impl Drop for Registered {
 }
 
 impl Temp {
-        /// Takes `COMMIT` while it creates and registers the file: once a signal has taken it, no
+    /// Takes `COMMIT` while it creates and registers the file: once a signal has taken it, no
     /// new temporary file appears.
     fn create(dir: &Path) -> io::Result<Temp> {
         let _commit = lock(&COMMIT);

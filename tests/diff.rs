@@ -191,7 +191,7 @@ fn json_holds_the_typed_rows() {
     assert_eq!(regressed, 1);
 
     // Written over an input, the diff would destroy the baseline it was made from.
-    refused(&["diff", &a, &b, "--json", &b], "would replace it");
+    refused(&["diff", &a, &b, "--json", &b], "an input of this run");
 }
 
 /// A copy of diff-a.json, edited by `edit`, in `dir`.

@@ -109,7 +109,10 @@ fn text_from_files_reaches_the_terminal_escaped() {
         .unwrap();
     assert!(run.status.success());
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\u{7}'), "{stdout:?}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
     assert!(stdout.contains("evil\\u{1b}]0;owned\\u{7}"), "{stdout}");
 }
 
@@ -125,13 +128,23 @@ fn running_out_of_memory_is_one_line_and_exit_1() {
     let out = dir.path().join("diff.json");
     let run = limited(
         "-v 65536",
-        &["diff", s(&big), s(&fixture("diff-a.json")), "--json", s(&out)],
+        &[
+            "diff",
+            s(&big),
+            s(&fixture("diff-a.json")),
+            "--json",
+            s(&out),
+        ],
     );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: out of memory"), "{stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only big.json");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only big.json"
+    );
 }
 
 /// HEXPYLOT_REQUIRE_GPU takes the usual spellings of true and false; anything else is refused.
@@ -198,15 +211,7 @@ fn a_driver_that_cannot_start_is_not_called_missing() {
     }
     let run = limited(
         "-v 150000",
-        &[
-            "mc",
-            "--backends",
-            "gpu",
-            "--paths",
-            "2^12",
-            "--reps",
-            "2",
-        ],
+        &["mc", "--backends", "gpu", "--paths", "2^12", "--reps", "2"],
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
     let line = stdout

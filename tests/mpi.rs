@@ -259,9 +259,8 @@ fn mpmd(a: &[&str], b: &[&str]) -> Command {
 #[test]
 fn ranks_with_different_plans_stop_with_exit_2() {
     let mc = ["mc", "--paths", "2^14", "--threads", "1"];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        mc.iter().chain(extra).copied().collect()
-    };
+    let with =
+        |extra: &[&'static str]| -> Vec<&'static str> { mc.iter().chain(extra).copied().collect() };
     for (a, b, named) in [
         (
             with(&["--reps", "3"]),
@@ -290,7 +289,10 @@ fn ranks_with_different_plans_stop_with_exit_2() {
         let took = start.elapsed();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{a:?} : {b:?}: {stderr}");
-        assert!(took < Duration::from_secs(30), "{a:?} : {b:?} took {took:?}");
+        assert!(
+            took < Duration::from_secs(30),
+            "{a:?} : {b:?} took {took:?}"
+        );
         let ours: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(ours.len(), 1, "one line from rank 0: {stderr}");
         assert!(ours[0].contains(named), "{ours:?} lacks {named:?}");

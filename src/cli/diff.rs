@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 use comfy_table::{Cell, Table};
+use serde::Serialize;
 
 use super::{reserve, usage};
 use crate::diff::{Diff, Side};

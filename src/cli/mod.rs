@@ -19,10 +19,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use core_affinity::CoreId;
 use cpu_kernels::mc::McParams;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::backend::{Backend, BackendKind, Setup, Stream};
 use crate::bench::{McConfig, StreamConfig};
@@ -875,7 +875,8 @@ impl Outputs {
     /// Refuses a JSON or CSV output that is one of the run's input files.
     fn refuse_inputs<'a>(&self, inputs: impl IntoIterator<Item = &'a Path> + Copy) -> Result<()> {
         for out in self.json.iter().chain(&self.csv) {
-            out.refuse_inputs(inputs).map_err(|e| usage(e.to_string()))?;
+            out.refuse_inputs(inputs)
+                .map_err(|e| usage(e.to_string()))?;
         }
         Ok(())
     }

@@ -3,9 +3,9 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use core_affinity::CoreId;
 use cpu_kernels::mc::Payoff;
+use serde::Serialize;
 
 use super::{
     Common, Outputs, Scaling, StreamSetArg, check_mc_request, check_reps, human_bytes, mc_steps,
