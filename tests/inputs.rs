@@ -7,7 +7,7 @@ use std::process::Command as StdCommand;
 use std::time::Duration;
 
 mod common;
-use common::{hexpylot, refused};
+use common::{hexpylot, mkfifo, refused};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,13 +38,7 @@ fn limited(limit: &str, args: &[&str]) -> std::process::Output {
 fn inputs_that_are_not_regular_files_are_refused_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(
-        StdCommand::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let null = dir.path().join("null");
     assert!(
         StdCommand::new("mknod")

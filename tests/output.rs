@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
-use common::{hexpylot, refused};
+use common::{hexpylot, mkfifo, refused};
 
 /// The smallest stream run: one kernel, 2^10 elements, well under a second.
 const TINY: [&str; 11] = [
@@ -124,13 +124,7 @@ fn block_devices_and_sockets_are_refused_and_kept() {
 fn a_fifo_is_written_to_its_reader_and_refused_without_one() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(
-        StdCommand::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
 
     // Nobody reads it: refused at once (not a hang), and it stays a FIFO.
     let started = Instant::now();
@@ -622,16 +616,6 @@ fn a_required_gpu_that_does_not_run_says_why_on_stderr() {
             "{args:?}: stderr {stderr:?}"
         );
     }
-}
-
-fn mkfifo(path: &Path) {
-    assert!(
-        StdCommand::new("mkfifo")
-            .arg(path)
-            .status()
-            .unwrap()
-            .success()
-    );
 }
 
 /// The read end of a FIFO, opened without blocking (before its writer), its buffer shrunk to one

@@ -63,3 +63,12 @@ pub fn run_json(args: &[&str], csv: bool) -> (Value, Option<String>) {
         csv.then(|| std::fs::read_to_string(&csv_path).unwrap()),
     )
 }
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
