@@ -180,12 +180,12 @@ pub fn threads(stream: &[StreamRow], mc: &[McRow], machine: &Machine) -> Sweep {
     }
     let best_cpu = stream
         .iter()
-        .filter(|r| r.kernel == StreamKernel::Triad && r.backend != BackendKind::Gpu && r.valid)
+        .filter(|r| r.kernel == StreamKernel::Triad && !r.backend.is_offload() && r.valid)
         .map(|r| r.gbs_median)
         .fold(0.0, f64::max);
     if let Some(g) = stream
         .iter()
-        .find(|r| r.kernel == StreamKernel::Triad && r.backend == BackendKind::Gpu && r.valid)
+        .find(|r| r.kernel == StreamKernel::Triad && r.backend.is_offload() && r.valid)
         && best_cpu > 0.0
     {
         sweep.findings.push(format!(

@@ -292,7 +292,7 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
                     && r.backend != BackendKind::Rayon
                     && (o.kernel, o.precision, o.n) == (r.kernel, r.precision, r.n)
                     && o.scope == r.scope
-                    && (r.backend == BackendKind::Gpu || o.threads == r.threads)
+                    && (r.backend.is_offload() || o.threads == r.threads)
             })
             .map_or(String::new(), |o| {
                 format!("{:.2}x", r.gbs_median / o.gbs_median)

@@ -237,7 +237,7 @@ impl Collected {
     /// Same seed, same paths, same block order: every CPU row of the same request must hold the
     /// very same sums as the first one, on any backend and at any thread count.
     fn check_cpu_sums(&mut self) {
-        let cpu = |r: &McRow| r.backend != BackendKind::Gpu;
+        let cpu = |r: &McRow| !r.backend.is_offload();
         for i in 0..self.mc.len() {
             if !cpu(&self.mc[i]) {
                 continue;
@@ -269,7 +269,7 @@ impl Collected {
     /// held to the closed form by itself).
     fn check_gpu_prices(&mut self) {
         for i in 0..self.mc.len() {
-            if self.mc[i].backend != BackendKind::Gpu || !self.mc[i].is_job_row() {
+            if !self.mc[i].backend.is_offload() || !self.mc[i].is_job_row() {
                 continue;
             }
             let Some(cpu) = self.cpu_price_for(&self.mc[i]) else {
@@ -292,7 +292,7 @@ impl Collected {
     }
 
     fn cpu_price_for(&self, gpu: &McRow) -> Option<&McRow> {
-        let same = |r: &&McRow| r.backend != BackendKind::Gpu && same_request(r, gpu);
+        let same = |r: &&McRow| !r.backend.is_offload() && same_request(r, gpu);
         self.mc
             .iter()
             .filter(same)
@@ -432,7 +432,7 @@ impl Collected {
             .mc
             .iter()
             .filter(this)
-            .filter(|r| r.backend == BackendKind::Gpu)
+            .filter(|r| r.backend.is_offload())
             .collect();
         let label = format!(
             "{} {}",

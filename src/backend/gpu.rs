@@ -387,10 +387,6 @@ impl Backend for GpuBackend {
         Some(self.ctx.summary())
     }
 
-    fn is_offload(&self) -> bool {
-        true
-    }
-
     fn launch_space(&self, family: Family, precision: Precision) -> Option<(Space, Tuning)> {
         let space = match (family, precision) {
             (Family::Stream | Family::Dot, Precision::F32) => {

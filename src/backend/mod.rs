@@ -192,7 +192,7 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     /// Whether the backend computes in its own memory, so that data must be moved there and back
     /// (and an end-to-end time means something).
     fn is_offload(&self) -> bool {
-        false
+        self.kind().is_offload()
     }
     /// Whether the stream kernels' store kind is the backend's to choose (the CPU's cached or
     /// non-temporal stores); a GPU's stores are its driver's.
@@ -244,6 +244,16 @@ pub struct Setup<'a> {
 }
 
 impl BackendKind {
+    /// Whether the backend computes on an offload device, in memory of its own, rather than on
+    /// the CPU's cores: what every cross-check, finding, table and chart asks of a row, answered
+    /// here once, so that a second offload backend is never taken for a CPU.
+    pub fn is_offload(self) -> bool {
+        match self {
+            BackendKind::Engine | BackendKind::Rayon => false,
+            BackendKind::Gpu => true,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Engine => "engine",

@@ -327,7 +327,7 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
             let rows = || triad().filter(move |r| r.backend == backend);
             let colour = palette.next();
             sources.insert(run.file);
-            if backend == BackendKind::Gpu {
+            if backend.is_offload() {
                 plot.add_level(Level {
                     label: format!("{} — gpu, kernel only", run.name),
                     at: median(rows().map(|r| r.gbs_median)),
@@ -425,7 +425,7 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
         let rows = charted(run);
         for backend in backends(rows.iter().map(|r| r.backend)) {
             // The GPU twice: its kernel time, and host memory to host memory.
-            let variants = if backend == BackendKind::Gpu {
+            let variants = if backend.is_offload() {
                 gpus.extend(gpu_name(run));
                 vec![
                     (false, "gpu kernel only".to_string(), Shape::Triangle),
@@ -610,7 +610,7 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
     for (index, run) in runs.iter().enumerate() {
         let (line, fill) = run_look(index);
         for backend in backends(run.doc.roofline.iter().map(|r| r.backend)) {
-            if backend == BackendKind::Gpu {
+            if backend.is_offload() {
                 gpus.extend(gpu_name(run));
             }
             let who = format!("{} — {backend}", run.name);
@@ -739,7 +739,7 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
                     continue;
                 }
                 let name = with_option(format!("{} — {backend}", run.name), *option);
-                if backend == BackendKind::Gpu {
+                if backend.is_offload() {
                     // One level per GPU path (mirror, native; none in older documents).
                     let mut paths: Vec<_> = rows.iter().map(|r| r.gpu_path).collect();
                     paths.dedup();
@@ -864,7 +864,7 @@ fn ranks(input: &Input, names: &Names) -> Option<Chart> {
             let Some(&(1.0, one)) = points.first() else {
                 continue;
             };
-            if backend == BackendKind::Gpu {
+            if backend.is_offload() {
                 gpus.extend(gpu_name(run));
             }
             sources.insert(run.file);

@@ -11,7 +11,6 @@ use super::{
     CompareArgs, Outputs, check_mc_request, check_reps, mc_steps, open, render, run_all,
     stream_config, threads, usage,
 };
-use crate::backend::BackendKind;
 use crate::bench::McConfig;
 use crate::kernels::{StreamKernel, reference_option};
 use crate::machine::Machine;
@@ -139,7 +138,7 @@ fn read_ceilings(
                 precision.name()
             )));
         }
-        if c.backend != BackendKind::Gpu && t != threads {
+        if !c.backend.is_offload() && t != threads {
             return Err(usage(format!(
                 "{shown}: the {} ceiling was measured on {}, this run uses {}",
                 c.backend.name(),

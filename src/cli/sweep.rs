@@ -207,7 +207,7 @@ fn doubling(max: usize) -> Vec<usize> {
 
 /// The CPU backends of a list, and whether it has the GPU.
 fn split(backends: &[BackendKind]) -> (Vec<BackendKind>, Vec<BackendKind>) {
-    backends.iter().partition(|&&b| b != BackendKind::Gpu)
+    backends.iter().partition(|&&b| !b.is_offload())
 }
 
 /// What the thread and rank sweeps run at a step of `ranks` ranks: the stream set and European

@@ -35,6 +35,19 @@ pub fn required() -> Result<bool, String> {
     }
 }
 
+/// `source` with its one line `marked` replaced by `with`: how the host makes a shader variant
+/// (a precision, a vector width). The marked line must be there exactly once: a shader edited
+/// under the host would otherwise build an unchanged variant without a word, so every test that
+/// builds a module fails on it instead.
+pub(crate) fn rewrite(source: &str, marked: &str, with: &str) -> String {
+    assert_eq!(
+        source.matches(marked).count(),
+        1,
+        "the shader must hold {marked:?} exactly once for the host to rewrite it"
+    );
+    source.replacen(marked, with, 1)
+}
+
 /// The largest ulp distance tolerated between a GPU and a CPU normal draw.
 ///
 /// Every operation of the WGSL port is exact or correctly rounded, and the shader keeps the
@@ -88,4 +101,27 @@ pub(crate) fn spans_of(ctx: &GpuContext, n: usize, elem: usize) -> Vec<Span> {
         start += len;
     }
     spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite;
+
+    #[test]
+    fn a_marked_line_is_rewritten_once() {
+        assert_eq!(
+            rewrite(
+                "alias T = f32;\nfn f() {}",
+                "alias T = f32;",
+                "alias T = f64;"
+            ),
+            "alias T = f64;\nfn f() {}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "exactly once")]
+    fn a_missing_mark_is_a_bug_not_an_unchanged_variant() {
+        rewrite("alias T = f64;", "alias T = f32;", "alias T = f64;");
+    }
 }

@@ -82,7 +82,8 @@ impl RooflineGpu {
                     1 => "f32".to_string(),
                     w => format!("vec{w}<f32>"),
                 };
-                let source = SOURCE.replacen("alias V = f32;", &format!("alias V = {vector};"), 1);
+                let source =
+                    super::rewrite(SOURCE, "alias V = f32;", &format!("alias V = {vector};"));
                 slot.insert(ctx.module(&format!("roofline.wgsl (width {})", shape.width), source)?);
             }
             let pipeline = ctx.pipeline(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 
 use super::launch::{self, Space};
-use super::{GpuContext, GpuError, PassTime, Span, spans_of};
+use super::{GpuContext, GpuError, PassTime, Span, rewrite, spans_of};
 use crate::kernels::{Element, StreamKernel};
 use crate::results::{Family, Precision, Reduction, Shape};
 
@@ -20,18 +20,17 @@ fn source(precision: Precision, width: u32, subgroups: bool) -> String {
         2 => ("vec2<T>".to_string(), "v.x + v.y"),
         _ => ("vec4<T>".to_string(), "(v.x + v.y) + (v.z + v.w)"),
     };
-    let text = SOURCE
-        .replacen(
-            "alias T = f32;",
-            &format!("alias T = {};", precision.name()),
-            1,
-        )
-        .replacen("alias V = T;", &format!("alias V = {vector};"), 1)
-        .replacen(
-            "fn lanes(v: V) -> T { return v; }",
-            &format!("fn lanes(v: V) -> T {{ return {lanes}; }}"),
-            1,
-        );
+    let text = rewrite(
+        SOURCE,
+        "alias T = f32;",
+        &format!("alias T = {};", precision.name()),
+    );
+    let text = rewrite(&text, "alias V = T;", &format!("alias V = {vector};"));
+    let text = rewrite(
+        &text,
+        "fn lanes(v: V) -> T { return v; }",
+        &format!("fn lanes(v: V) -> T {{ return {lanes}; }}"),
+    );
     if subgroups {
         text + SUBGROUP_SOURCE
     } else {
