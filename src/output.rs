@@ -533,13 +533,22 @@ pub(crate) fn remove_temps_now() {
 
 // ---- standard output ----
 //
-// Memory ordering: both flags are single values that guard no other data (the bytes go through
+// Memory ordering: the flags are single values that guard no other data (the bytes go through
 // the locked stdout/stderr handles, which order themselves), and every reader acts on the value
 // alone, so `Relaxed` suffices; a racing print at worst writes one line more before it sees a
 // broken pipe.
 
 /// Set when a document goes to standard output: the report then goes to standard error.
 static REPORT_TO_STDERR: AtomicBool = AtomicBool::new(false);
+/// Whether this process prints the report at all ([`report_here`]).
+static REPORTS: AtomicBool = AtomicBool::new(true);
+
+/// Whether this process prints the report: under MPI rank 0 reports for the job and the other
+/// ranks stay silent (their failures still go to stderr, through [`tell`]). Set once, when the
+/// job is joined.
+pub fn report_here(reports: bool) {
+    REPORTS.store(reports, Ordering::Relaxed);
+}
 const STDOUT_OPEN: u8 = 0;
 /// The reader went away (`| head`): nothing more is printed, and the exit status is the run's.
 const STDOUT_BROKEN: u8 = 1;
@@ -560,8 +569,7 @@ macro_rules! say {
 /// the run, so that the results files are still written: a broken pipe silently ends the
 /// printing, any other error is reported once on stderr and makes the command exit 1.
 pub fn say(args: fmt::Arguments<'_>) {
-    // Under MPI rank 0 reports for the job.
-    if !crate::cluster::world().is_root() {
+    if !REPORTS.load(Ordering::Relaxed) {
         return;
     }
     let line = format!("{args}\n");

@@ -18,10 +18,41 @@ use cpu_kernels::stream::Stores;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-pub use crate::cluster::{JobInfo, Scope};
 use crate::gpu::AdapterSummary;
 use crate::kernels::{OptionKind, StreamKernel};
 use crate::machine::Machine;
+
+/// A row's place in a job: one rank's own, or the job's aggregate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Scope {
+    /// Measured on rank `rank` alone (its arrays, its share of the paths).
+    Rank { rank: usize, host: String },
+    /// All `ranks` ranks together: each repetition's time the slowest rank's.
+    Aggregate { ranks: usize },
+}
+
+impl Scope {
+    /// The ranks the row's figures are of.
+    pub fn ranks(&self) -> usize {
+        match self {
+            Scope::Rank { .. } => 1,
+            Scope::Aggregate { ranks } => *ranks,
+        }
+    }
+}
+
+/// The job a document's rows ran in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub ranks: usize,
+    /// The distinct hosts, in the order of their first rank.
+    pub hosts: Vec<String>,
+    /// Ranks on each of `hosts`.
+    pub ranks_per_host: Vec<usize>,
+    /// The MPI library's version line.
+    pub library: String,
+}
 
 /// The version this HexPylot writes. 1: untyped documents (no `schema_version` field).
 /// 2: `schema_version`, `label`, `created_utc`, `build`; rows gained `cv`, Monte Carlo rows their
@@ -186,7 +217,7 @@ pub struct StreamRow {
     /// GPU rows: the launch shape and the tuner's probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<Launch>,
-    /// Under MPI: one rank's own row, or the job's aggregate (`crate::cluster::Scope`); absent
+    /// Under MPI: one rank's own row, or the job's aggregate ([`Scope`]); absent
     /// for one process outside MPI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
@@ -364,7 +395,7 @@ pub struct McRow {
     pub path_error: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<Launch>,
-    /// Under MPI: one rank's own row, or the job's aggregate (`crate::cluster::Scope`); absent
+    /// Under MPI: one rank's own row, or the job's aggregate ([`Scope`]); absent
     /// for one process outside MPI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
@@ -873,8 +904,9 @@ pub enum ReadError {
 }
 
 impl Document {
-    /// A document for this command line and machine, with no rows yet.
-    pub fn new(machine: Machine, label: String) -> Self {
+    /// A document for this command line and machine, with no rows yet; `mpi`: the job it ran
+    /// in, if any (`crate::cluster::Cluster::info`).
+    pub fn new(machine: Machine, label: String, mpi: Option<JobInfo>) -> Self {
         Document {
             schema_version: SCHEMA_VERSION,
             label,
@@ -894,7 +926,7 @@ impl Document {
             roofline: Vec::new(),
             transfer: Vec::new(),
             sweep: None,
-            mpi: crate::cluster::world().info(),
+            mpi,
         }
     }
 

@@ -17,7 +17,7 @@ use crate::backend::{Backend, BackendKind, RngAgreement};
 use crate::bench::{McConfig, RooflineConfig, StreamConfig, run_mc, run_roofline, run_stream};
 use crate::cluster;
 use crate::results::{
-    Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, StreamRow, Unit,
+    Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, Scope, StreamRow, Unit,
 };
 
 /// The GPU mirror's price may differ from the CPU's by this fraction of one standard error. Both
@@ -156,8 +156,8 @@ impl Collected {
             );
         }
         // Each backend's rows together: the job's, then rank by rank.
-        let place = |scope: &Option<cluster::Scope>| match scope {
-            Some(cluster::Scope::Rank { rank, .. }) => rank + 1,
+        let place = |scope: &Option<Scope>| match scope {
+            Some(Scope::Rank { rank, .. }) => rank + 1,
             _ => 0,
         };
         self.stream

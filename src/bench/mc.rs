@@ -8,9 +8,10 @@ use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 
 use super::Progress;
 use crate::backend::{Backend, merged};
-use crate::cluster::{self, Scope};
+use crate::cluster;
 use crate::gpu::launch::{self, Target};
 use crate::kernels::OptionKind;
+use crate::results::Scope;
 use crate::results::{
     CheckMethod, Family, GpuPath, Launch, Market, McRow, Precision, Shape, Sums, Timing,
 };

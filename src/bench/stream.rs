@@ -206,7 +206,7 @@ fn with_job_rows(mut rows: Vec<StreamRow>, times: &[Vec<f64>], elem: usize) -> V
             kernel_s: row.kernel_s.map(|_| timing.median_s),
             end_to_end_s: None,
             end_to_end_below_kernel: None,
-            scope: Some(crate::cluster::Scope::Aggregate {
+            scope: Some(crate::results::Scope::Aggregate {
                 ranks: cluster.size(),
             }),
             ..row.clone()

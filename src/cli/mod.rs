@@ -294,6 +294,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    output::report_here(crate::cluster::world().is_root());
     let end = match Cli::try_parse() {
         Ok(cli) => {
             PLAN.get_or_init(|| cli.command.plan());
@@ -623,7 +624,7 @@ fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
         let label = default_label(&machine.hostname, &command_line());
         let doc = Document {
             adapters,
-            ..Document::new(machine, label)
+            ..Document::new(machine, label, crate::cluster::world().info())
         };
         out.commit(&doc.to_json()?)?;
     }
@@ -895,7 +896,7 @@ impl Outputs {
             stream: std::mem::take(&mut collected.stream),
             mc: std::mem::take(&mut collected.mc),
             roofline: std::mem::take(&mut collected.roofline),
-            ..Document::new(machine, label)
+            ..Document::new(machine, label, crate::cluster::world().info())
         }
     }
 }

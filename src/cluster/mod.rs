@@ -27,6 +27,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::{JobInfo, Scope};
 use crate::tell;
 
 /// What a run knows of its job.
@@ -178,38 +179,6 @@ pub enum Agreed<T> {
     /// Some rank is not: the exit code (2 if any rank's input was bad, else 1) and, at rank 0,
     /// the line to print.
     Stop { code: u8, line: Option<String> },
-}
-
-/// A row's place in a job: one rank's own, or the job's aggregate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Scope {
-    /// Measured on rank `rank` alone (its arrays, its share of the paths).
-    Rank { rank: usize, host: String },
-    /// All `ranks` ranks together: each repetition's time the slowest rank's.
-    Aggregate { ranks: usize },
-}
-
-impl Scope {
-    /// The ranks the row's figures are of.
-    pub fn ranks(&self) -> usize {
-        match self {
-            Scope::Rank { .. } => 1,
-            Scope::Aggregate { ranks } => *ranks,
-        }
-    }
-}
-
-/// The job a document's rows ran in.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobInfo {
-    pub ranks: usize,
-    /// The distinct hosts, in the order of their first rank.
-    pub hosts: Vec<String>,
-    /// Ranks on each of `hosts`.
-    pub ranks_per_host: Vec<usize>,
-    /// The MPI library's version line.
-    pub library: String,
 }
 
 impl Cluster {
