@@ -18,7 +18,7 @@ fn sweep(args: &[&str], backends: &str) -> (serde_json::Value, String) {
 }
 
 #[test]
-fn thread_sweep_finds_the_wall() {
+fn a_thread_sweep_in_cache_claims_no_memory_wall() {
     let (doc, csv) = sweep(
         &[
             "threads", "--size", "2^12", "--paths", "2^12", "--reps", "3",

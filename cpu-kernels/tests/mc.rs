@@ -107,6 +107,27 @@ fn blocks_match_the_scalar_definition() {
     }
 }
 
+/// Each payoff is what its name says, stated here independently of the table in `mc.rs` that
+/// both the kernel and the scalar replay above read: a flag flipped there (a digital put paying
+/// as a call) would pass the replay, not this.
+#[test]
+fn payoffs_are_what_their_names_say() {
+    for payoff in Payoff::ALL {
+        let name = format!("{payoff:?}");
+        assert_eq!(payoff.is_put(), name.ends_with("Put"), "{name}");
+        assert_eq!(payoff.is_digital(), name.starts_with("Digital"), "{name}");
+        let average = if name.starts_with("AsianArithmetic") {
+            Average::Arithmetic
+        } else if name.starts_with("AsianGeometric") {
+            Average::Geometric
+        } else {
+            Average::None
+        };
+        assert_eq!(payoff.average(), average, "{name}");
+    }
+    assert_eq!(Payoff::ALL.len(), 8, "every payoff is named above");
+}
+
 #[test]
 fn block_layout() {
     assert_eq!(block_paths(1), mc::BLOCK_PATHS);
