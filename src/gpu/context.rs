@@ -55,15 +55,10 @@ impl GpuError {
         let why = if drivers.is_empty() {
             "wgpu found no Vulkan device (install a Vulkan driver, e.g. mesa-vulkan-drivers for the software one)".to_string()
         } else {
-            let limit = address_space_limit().map_or(String::new(), |bytes| {
-                format!(
-                    "; this process's address space is limited to {} (ulimit -v), which may be too little for a driver to initialise",
-                    crate::report::human_bytes(u128::from(bytes))
-                )
-            });
             format!(
-                "the Vulkan drivers installed ({}) found no device or failed to initialise{limit}",
-                drivers.join(", ")
+                "the Vulkan drivers installed ({}) found no device or failed to initialise{}",
+                drivers.join(", "),
+                limit_hint()
             )
         };
         GpuError::NoAdapter { why }
@@ -169,6 +164,17 @@ fn vulkan_drivers() -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// What to add to a driver's failure when the address space is limited (`ulimit -v`): drivers
+/// map far more than they use (llvmpipe fails to start under a few hundred MiB).
+fn limit_hint() -> String {
+    address_space_limit().map_or(String::new(), |bytes| {
+        format!(
+            "; this process's address space is limited to {} (ulimit -v), which may be too little for a driver to initialise",
+            crate::report::human_bytes(u128::from(bytes))
+        )
+    })
 }
 
 /// The address-space limit (`ulimit -v`), when there is one.
@@ -314,7 +320,7 @@ impl GpuContext {
         }))
         .map_err(|e| GpuError::Device {
             adapter: summary.name.clone(),
-            message: e.to_string(),
+            message: format!("{e}{}", limit_hint()),
         })?;
 
         let lost = Arc::new(OnceLock::new());
