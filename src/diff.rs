@@ -6,13 +6,24 @@
 //! and threads; a Monte Carlo row by option, backend, paths, steps, seed, threads and market; a
 //! roofline row by backend, precision, size, FMAs per element and threads. Rows of one document
 //! that match none of the other's are listed by name, not compared.
+//!
+//! Rows that match may still not be comparable: [`Diff::caveats`] finds what differs between the
+//! runs besides the code measured (machine, command, repetitions, store kinds, load).
 
 use std::path::Path;
 
+use cpu_kernels::stream::Stores;
 use serde::Serialize;
 
-use crate::results::{Document, McRow, RooflineRow, StreamRow, Timing};
+use crate::results::{
+    BUSY_LOAD_PER_CORE, Document, McRow, RooflineRow, StreamRow, Timing, stores_name,
+};
 use crate::runner::plural;
+
+/// Loads per allowed core further apart than this make the runs' conditions differ even where
+/// both were busy: half a runnable task per core more takes a share of every core's time, which
+/// a multi-threaded run feels in full.
+pub const LOAD_GAP_PER_CORE: f64 = 0.5;
 
 /// The kind of row, which fixes the rate's unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -89,6 +100,15 @@ pub struct DiffRow {
     pub mark: Mark,
     /// Slower beyond the spread and by more than the threshold.
     pub regressed: bool,
+    /// Timed repetitions in A and in B; `null` for roofline rows, which record none.
+    pub reps_a: Option<usize>,
+    pub reps_b: Option<usize>,
+    /// The store kind of a stream row in A and in B; `null` where the row has none (dot, the
+    /// GPU, a version-1 document, Monte Carlo and roofline rows).
+    #[serde(serialize_with = "stores_name::serialize")]
+    pub stores_a: Option<Stores>,
+    #[serde(serialize_with = "stores_name::serialize")]
+    pub stores_b: Option<Stores>,
 }
 
 /// One of the two documents, as the diff names it.
@@ -102,6 +122,13 @@ pub struct Side {
     pub version: Option<String>,
     pub git_commit: Option<String>,
     pub created_utc: Option<String>,
+    /// The command line, as recorded.
+    pub command: String,
+    /// The 1-minute load average when the run started, per allowed core.
+    pub load_per_core: f64,
+    /// The command's words that decide what ran (see [`plan`]).
+    #[serde(skip)]
+    plan: Vec<String>,
 }
 
 impl Side {
@@ -115,6 +142,9 @@ impl Side {
             version: build.map(|b| b.version.clone()),
             git_commit: build.and_then(|b| b.git_commit.clone()),
             created_utc: doc.created_utc.clone(),
+            command: doc.command.clone(),
+            load_per_core: doc.load_per_core(),
+            plan: plan(&doc.command, &doc.label),
         }
     }
 
@@ -123,6 +153,60 @@ impl Side {
     pub fn same_machine(&self, other: &Side) -> bool {
         (&self.hostname, &self.cpu_model) == (&other.hostname, &other.cpu_model)
     }
+}
+
+/// The words of a recorded command line that decide what ran: the program's path and the flags
+/// that only say where results go and how they print (`--json`, `--csv`, `--label`,
+/// `--verbose`) are left out, as when the ranks of an MPI job are held to one plan. The command
+/// line is recorded with its words joined by spaces, so a label of several words spans as many:
+/// `label` says how many.
+fn plan(command: &str, label: &str) -> Vec<String> {
+    let mut words = command.split_whitespace().skip(1);
+    let mut plan = Vec::new();
+    while let Some(word) = words.next() {
+        let (flag, inline) = word
+            .split_once('=')
+            .map_or((word, false), |(f, _)| (f, true));
+        let value_words = match flag {
+            "--verbose" => 0,
+            "--json" | "--csv" => 1,
+            "--label" => label.split_whitespace().count().max(1),
+            _ => {
+                plan.push(word.to_string());
+                continue;
+            }
+        };
+        let more = value_words.saturating_sub(usize::from(inline));
+        words.by_ref().take(more).for_each(drop);
+    }
+    plan
+}
+
+/// Something besides the code measured that differs between the two runs, and so may explain
+/// their ratios.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Caveat {
+    /// Another host name or CPU model.
+    Machines,
+    /// The commands differ beyond their output flags: each run's [`plan`].
+    Commands { a: Vec<String>, b: Vec<String> },
+    /// Matched rows that timed different numbers of repetitions.
+    Reps(Differing<usize>),
+    /// Matched stream rows written with different store kinds.
+    Stores(Differing<Stores>),
+    /// The load per allowed core when each run started, where one run was busy (above
+    /// [`BUSY_LOAD_PER_CORE`]) and the other not, or they are more than [`LOAD_GAP_PER_CORE`]
+    /// apart.
+    Load { a: f64, b: f64 },
+}
+
+/// How many matched rows differ in one respect, and the first of them with its value in A and B.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Differing<T> {
+    pub rows: usize,
+    pub first: String,
+    pub a: T,
+    pub b: T,
 }
 
 /// The comparison of B with A, as `diff --json` writes it.
@@ -203,7 +287,57 @@ impl Diff {
             spread_b,
             mark,
             regressed: mark == Mark::Slower && -change_pct > self.threshold_pct,
+            reps_a: ra.reps(),
+            reps_b: rb.reps(),
+            stores_a: ra.stores(),
+            stores_b: rb.stores(),
         }
+    }
+
+    /// What differs between the runs besides the code measured, in the order `diff` warns of it.
+    pub fn caveats(&self) -> Vec<Caveat> {
+        let mut caveats = Vec::new();
+        if !self.a.same_machine(&self.b) {
+            caveats.push(Caveat::Machines);
+        }
+        // A document without a recorded command (written by hand) differs from no other.
+        let (a, b) = (&self.a.plan, &self.b.plan);
+        if !a.is_empty() && !b.is_empty() && a != b {
+            caveats.push(Caveat::Commands {
+                a: a.clone(),
+                b: b.clone(),
+            });
+        }
+        caveats.extend(self.differing(|r| (r.reps_a, r.reps_b)).map(Caveat::Reps));
+        caveats.extend(
+            self.differing(|r| (r.stores_a, r.stores_b))
+                .map(Caveat::Stores),
+        );
+        let (a, b) = (self.a.load_per_core, self.b.load_per_core);
+        let busy = |load: f64| load > BUSY_LOAD_PER_CORE;
+        if busy(a) != busy(b) || (a - b).abs() > LOAD_GAP_PER_CORE {
+            caveats.push(Caveat::Load { a, b });
+        }
+        caveats
+    }
+
+    /// The rows whose `value` in A and in B both are known and differ. A value known on one side
+    /// only (a version-1 document records no store kind) is no difference.
+    fn differing<T: Copy + PartialEq>(
+        &self,
+        value: impl Fn(&DiffRow) -> (Option<T>, Option<T>),
+    ) -> Option<Differing<T>> {
+        let mut found = self.rows.iter().filter_map(|r| match value(r) {
+            (Some(a), Some(b)) if a != b => Some((r, a, b)),
+            _ => None,
+        });
+        let (first, a, b) = found.next()?;
+        Some(Differing {
+            rows: 1 + found.count(),
+            first: first.what.clone(),
+            a,
+            b,
+        })
     }
 
     pub fn regressions(&self) -> impl Iterator<Item = &DiffRow> {
@@ -267,6 +401,12 @@ trait Rated {
     fn rate(&self) -> f64;
     fn timing(&self) -> &Timing;
     fn valid(&self) -> bool;
+    /// Timed repetitions, where the row records them.
+    fn reps(&self) -> Option<usize>;
+    /// Only stream rows choose how they store.
+    fn stores(&self) -> Option<Stores> {
+        None
+    }
 }
 
 impl Rated for StreamRow {
@@ -303,6 +443,14 @@ impl Rated for StreamRow {
 
     fn valid(&self) -> bool {
         self.valid
+    }
+
+    fn reps(&self) -> Option<usize> {
+        Some(self.reps)
+    }
+
+    fn stores(&self) -> Option<Stores> {
+        self.stores
     }
 }
 
@@ -347,6 +495,10 @@ impl Rated for McRow {
     fn valid(&self) -> bool {
         self.valid
     }
+
+    fn reps(&self) -> Option<usize> {
+        Some(self.reps)
+    }
 }
 
 impl Rated for RooflineRow {
@@ -384,6 +536,10 @@ impl Rated for RooflineRow {
 
     fn valid(&self) -> bool {
         self.valid
+    }
+
+    fn reps(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -430,6 +586,28 @@ mod tests {
             ..timing(None)
         };
         assert_eq!(spread(&once), 0.0);
+    }
+
+    #[test]
+    fn a_plan_leaves_out_the_program_and_the_output_flags() {
+        let plan = |command, label| plan(command, label).join(" ");
+        let bare = "stream --size 2^16 --reps 5";
+        assert_eq!(plan("./hexpylot stream --size 2^16 --reps 5", ""), bare);
+        assert_eq!(
+            plan(
+                "/opt/hexpylot stream --json a.json --size 2^16 --verbose --csv=a.csv --reps 5 --label one two",
+                "one two"
+            ),
+            bare
+        );
+        assert_eq!(
+            plan(
+                "hexpylot stream --label=one two --size 2^16 --reps 5",
+                "one two"
+            ),
+            bare
+        );
+        assert_eq!(plan("", ""), "");
     }
 
     #[test]

@@ -719,8 +719,9 @@ pub(crate) fn num(text: String) -> Cell {
     Cell::new(text).set_alignment(CellAlignment::Right)
 }
 
-/// BabelStream's CSV columns (its `function` names, `num_times` counting the warm-up as it does),
-/// then HexPylot's own: backend, precision, threads, the median, the coefficient of variation,
+/// BabelStream's CSV columns as its current `--csv` writes them by default (its `function` names,
+/// `num_times` counting the warm-up as it does, 10^6 bytes per second), so that its scripts read
+/// ours; then HexPylot's own: backend, precision, threads, the median, the coefficient of variation,
 /// whether the run validated, and the store kind.
 pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -730,7 +731,7 @@ pub fn stream_csv(rows: &[StreamRow]) -> Result<Vec<u8>> {
         "num_times",
         "n_elements",
         "sizeof",
-        "max_mbytes_per_sec",
+        "max_MB_per_sec",
         "min_runtime",
         "max_runtime",
         "avg_runtime",

@@ -248,7 +248,7 @@ impl StreamRow {
 }
 
 /// Store kinds by name (`cpu-kernels` stays free of serde).
-mod stores_name {
+pub(crate) mod stores_name {
     use cpu_kernels::stream::Stores;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -1004,11 +1004,16 @@ impl Document {
         }
     }
 
-    /// Whether the load average when the run started says the cores were busy: the 1-minute
-    /// load per allowed core, when above [`BUSY_LOAD_PER_CORE`].
-    pub fn busy_load(&self) -> Option<f64> {
+    /// The 1-minute load average when the run started, per allowed core.
+    pub fn load_per_core(&self) -> f64 {
         let cores = self.machine.allowed_cpus.len().max(1) as f64;
-        let per_core = self.machine.load_average[0] / cores;
+        self.machine.load_average[0] / cores
+    }
+
+    /// Whether the load average when the run started says the cores were busy: the
+    /// [`load_per_core`](Self::load_per_core), when above [`BUSY_LOAD_PER_CORE`].
+    pub fn busy_load(&self) -> Option<f64> {
+        let per_core = self.load_per_core();
         (per_core > BUSY_LOAD_PER_CORE).then_some(per_core)
     }
 }

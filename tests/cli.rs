@@ -143,7 +143,9 @@ fn stream_writes_validated_json_and_csv() {
         assert!(row["min_s"].as_f64().unwrap() <= row["median_s"].as_f64().unwrap());
     }
     let text = fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("function,num_times,n_elements,sizeof,max_mbytes_per_sec,min_runtime,max_runtime,avg_runtime"));
+    assert!(text.starts_with(
+        "function,num_times,n_elements,sizeof,max_MB_per_sec,min_runtime,max_runtime,avg_runtime"
+    ));
     assert_eq!(text.lines().count(), 13);
     // BabelStream's names, and its num_times: every repetition, the warm-up included.
     let functions: Vec<&str> = text

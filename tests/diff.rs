@@ -36,26 +36,43 @@ fn diff(args: &[&str]) -> Run {
     }
 }
 
-/// The table's rows: what → (B/A, mark).
-fn table(stdout: &str) -> HashMap<String, (String, String)> {
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('|') && !l.starts_with("|--") && !l.starts_with("| row "))
-        .map(|l| {
-            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            assert_eq!(cells.len(), 8, "{l}");
-            (
-                cells[0].to_string(),
-                (cells[4].to_string(), cells[7].to_string()),
-            )
-        })
+/// Every table's rows by name, each cell by its column's header ("row" for the first column,
+/// whose header names the kind). A name wrapped onto more lines (its other cells empty) is
+/// joined back.
+fn cells(stdout: &str) -> HashMap<String, HashMap<String, String>> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut header: Vec<String> = Vec::new();
+    let mut rows: Vec<HashMap<String, String>> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with('|') || line.starts_with("|-") {
+            continue;
+        }
+        let row: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
+        if lines.get(i + 1).is_some_and(|next| next.starts_with("|-")) {
+            header = row;
+            header[0] = "row".to_string();
+        } else if row[1..].iter().all(String::is_empty) {
+            let wrapped = rows.last_mut().expect("a continuation follows a row");
+            let name = wrapped.get_mut("row").unwrap();
+            *name = format!("{name} {}", row[0]);
+        } else {
+            assert_eq!(row.len(), header.len(), "{line}");
+            rows.push(header.iter().cloned().zip(row).collect());
+        }
+    }
+    rows.into_iter()
+        .map(|row| (row["row"].clone(), row))
         .collect()
 }
 
 fn marks_of(run: &Run) -> HashMap<String, String> {
-    table(&run.stdout)
+    cells(&run.stdout)
         .into_iter()
-        .map(|(what, (_, mark))| (what, mark))
+        .map(|(what, mut row)| (what, row.remove("mark").unwrap()))
         .collect()
 }
 
@@ -68,7 +85,7 @@ fn rows_are_marked_and_only_a_regression_fails() {
     let marks = marks_of(&run);
     assert_eq!(marks.len(), 11, "{}", run.stdout);
     for (what, mark) in [
-        ("triad engine f32 n=2^16 2t", "slower (regression)"),
+        ("triad engine f32 n=2^16 2t", "regression"),
         ("add engine f32 n=2^16 2t", "faster"),
         ("scale engine f32 n=2^16 2t", "within noise"),
         ("nstream engine f32 n=2^16 2t", "slower"),
@@ -77,9 +94,9 @@ fn rows_are_marked_and_only_a_regression_fails() {
     ] {
         assert_eq!(marks[what], mark, "{what}: {}", run.stdout);
     }
-    let rows = table(&run.stdout);
-    assert_eq!(rows["triad engine f32 n=2^16 2t"].0, "0.50");
-    assert_eq!(rows["add engine f32 n=2^16 2t"].0, "1.50");
+    let rows = cells(&run.stdout);
+    assert_eq!(rows["triad engine f32 n=2^16 2t"]["change"], "-50.0%");
+    assert_eq!(rows["add engine f32 n=2^16 2t"]["change"], "+50.0%");
     for needle in [
         "A: \"before\"",
         "B: \"after\"",
@@ -119,7 +136,7 @@ fn rows_are_marked_and_only_a_regression_fails() {
     assert_eq!(reversed.code, Some(0));
     assert_eq!(
         marks_of(&reversed)["add engine f32 n=2^16 2t"],
-        "slower (regression)"
+        "regression"
     );
     assert_eq!(
         marks_of(&reversed)["copy rayon f32 n=2^16 2t"],
@@ -139,12 +156,12 @@ fn a_version_1_document_against_itself_changes_nothing() {
     let v1 = fixture("diff-v1.json");
     let run = diff(&[&v1, &v1, "--fail-on-regression"]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
-    let rows = table(&run.stdout);
+    let rows = cells(&run.stdout);
     assert_eq!(rows.len(), 12, "{}", run.stdout);
-    for (what, (ratio, mark)) in &rows {
+    for (what, row) in &rows {
         assert_eq!(
-            (ratio.as_str(), mark.as_str()),
-            ("1.00", "within noise"),
+            (row["change"].as_str(), row["mark"].as_str()),
+            ("+0.0%", "within noise"),
             "{what}"
         );
     }
@@ -225,7 +242,7 @@ fn different_machines_and_no_matching_row_are_said() {
     ] {
         assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
     }
-    assert!(table(&run.stdout).is_empty(), "{}", run.stdout);
+    assert!(cells(&run.stdout).is_empty(), "{}", run.stdout);
 }
 
 #[test]
@@ -249,4 +266,190 @@ fn bad_input_is_refused() {
         &["diff", &a, newer],
         "newer.json: schema version 99 is newer",
     );
+}
+
+fn warnings(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect()
+}
+
+/// diff-a.json run again under another program path, other output flags, a two-word label and
+/// `--verbose`: the same plan.
+fn rerun(doc: &mut Value) {
+    doc["label"] = "second try".into();
+    doc["command"] = "/usr/local/bin/hexpylot stream --size 2^16 --verbose --reps 5 \
+         --backends engine,rayon --threads 2 --label second try --json=b.json --csv b.csv"
+        .into();
+}
+
+#[test]
+fn comparable_runs_warn_of_nothing_and_show_their_store_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fixture("diff-a.json");
+    let again = edited(dir.path(), "again.json", rerun);
+    for b in [
+        a.clone(),
+        fixture("diff-b.json"),
+        again.display().to_string(),
+    ] {
+        let run = diff(&[&a, &b]);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            warnings(&run.stdout),
+            Vec::<&str>::new(),
+            "{b}: {}",
+            run.stdout
+        );
+        let rows = cells(&run.stdout);
+        for (what, stores) in [
+            ("copy engine f32 n=2^16 2t", "streaming"),
+            ("scale engine f32 n=2^16 2t", "cached"),
+            ("dot engine f32 n=2^16 2t", "-"),
+        ] {
+            let row = rows
+                .get(what)
+                .unwrap_or_else(|| panic!("{what}: {}", run.stdout));
+            assert_eq!(
+                row.get("stores").map(String::as_str),
+                Some(stores),
+                "{what}: {}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn incomparable_runs_are_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = edited(dir.path(), "b.json", |doc| {
+        rerun(doc);
+        doc["command"] = doc["command"]
+            .as_str()
+            .unwrap()
+            .replace("--reps 5", "--reps 9 --stores auto")
+            .into();
+        for row in doc["stream"].as_array_mut().unwrap() {
+            row["reps"] = 8.into();
+        }
+        doc["stream"][0]["stores"] = "cached".into();
+        doc["stream"][9]["stores"] = "streaming".into();
+        // 1.5 per allowed core (2 of them) against A's 0.2.
+        doc["machine"]["load_average"][0] = 3.0.into();
+    });
+    let (a, b) = (fixture("diff-a.json"), b.display().to_string());
+    let run = diff(&[&a, &b, "--json", "-"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    // With the JSON on standard output, the report goes to standard error.
+    let header: String = run
+        .stderr
+        .lines()
+        .take_while(|l| !l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "warning: different commands: A ran `stream --size 2^16 --reps 5 --backends engine,rayon --threads 2`, B `stream --size 2^16 --reps 9 --stores auto --backends engine,rayon --threads 2`",
+        "warning: different repetitions on 12 rows (e.g. copy engine f32 n=2^16 2t: 4 in A, 8 in B)",
+        "warning: different store kinds on 2 rows (e.g. copy engine f32 n=2^16 2t: streaming in A, cached in B)",
+        "warning: different load when the runs started: 0.20 per allowed core in A, 1.50 in B",
+    ] {
+        assert!(header.contains(needle), "{needle}:\n{}", run.stderr);
+    }
+    assert_eq!(warnings(&run.stderr).len(), 4, "{}", run.stderr);
+    let rows = cells(&run.stderr);
+    for (what, stores) in [
+        ("copy engine f32 n=2^16 2t", "streaming→cached"),
+        ("triad rayon f32 n=2^16 2t", "cached→streaming"),
+        ("scale engine f32 n=2^16 2t", "cached"),
+        ("dot rayon f32 n=2^16 2t", "-"),
+    ] {
+        assert_eq!(rows[what]["stores"], stores, "{what}: {}", run.stderr);
+    }
+
+    // The JSON carries each side's store kind and repetitions, typed; `null` where a row has none.
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let row = |what: &str| {
+        json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["what"] == what)
+            .unwrap()
+            .clone()
+    };
+    let copy = row("copy engine f32 n=2^16 2t");
+    assert_eq!(
+        (
+            &copy["stores_a"],
+            &copy["stores_b"],
+            &copy["reps_a"],
+            &copy["reps_b"]
+        ),
+        (&"streaming".into(), &"cached".into(), &4.into(), &8.into()),
+        "{copy}"
+    );
+    let dot = row("dot engine f32 n=2^16 2t");
+    assert_eq!(
+        (&dot["stores_a"], &dot["stores_b"]),
+        (&Value::Null, &Value::Null),
+        "{dot}"
+    );
+    assert_eq!(json["a"]["load_per_core"], 0.2);
+}
+
+/// The widest row names a run gives (the longest option on many threads, a size no power of two
+/// shortens) with every column at its widest still fit 100 columns.
+#[test]
+fn the_table_fits_100_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let epyc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("chart-threads-epyc.json")).unwrap())
+            .unwrap();
+    let widest = |doc: &mut Value, slower: f64| {
+        let stream = &mut doc["stream"][5];
+        stream["kernel"] = "nstream".into();
+        stream["precision"] = "f64".into();
+        stream["n"] = 100_000_000.into();
+        stream["threads"] = 128.into();
+        let mut mc = epyc["mc"][0].clone();
+        mc["option"] = "asian-geometric-call".into();
+        mc["paths"] = 10_000_000.into();
+        mc["steps"] = 252.into();
+        mc["threads"] = 128.into();
+        let rate = mc["paths_per_s"].as_f64().unwrap();
+        mc["paths_per_s"] = (rate * 1000.0 / slower).into();
+        doc["mc"] = vec![mc].into();
+    };
+    let a = edited(dir.path(), "a.json", |doc| widest(doc, 1.0));
+    let b = edited(dir.path(), "b.json", |doc| {
+        widest(doc, 3.0);
+        doc["stream"][5]["stores"] = "streaming".into();
+        doc["stream"][5]["gbs_median"] = 25.0.into();
+        doc["stream"][0]["valid"] = false.into();
+    });
+    let run = diff(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let rows = cells(&run.stdout);
+    for (what, mark) in [
+        ("nstream engine f64 n=100000000 128t", "faster"),
+        (
+            "asian-geometric-call engine 10000000 paths 252 steps 128t",
+            "regression",
+        ),
+        ("copy engine f32 n=2^16 2t", "INVALID in B"),
+    ] {
+        let row = rows
+            .get(what)
+            .unwrap_or_else(|| panic!("{what}: {}", run.stdout));
+        assert_eq!(row["mark"], mark, "{what}: {}", run.stdout);
+    }
+    assert_eq!(
+        rows["nstream engine f64 n=100000000 128t"]["stores"],
+        "cached→streaming"
+    );
+    let table: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with('|')).collect();
+    let widest = table.iter().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{}", table.join("\n"));
 }

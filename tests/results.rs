@@ -235,3 +235,38 @@ fn the_same_flags_everywhere() {
         refused(&args, "does not exist");
     }
 }
+
+/// BabelStream's `--csv` header as its `src/main.cpp` prints it (`fmt_csv_header`, lines 200-209,
+/// with the default unit `Unit::Kind::MegaByte`, whose `str()` is "MB" and which scales bytes by
+/// 10^-6 in src/Unit.h), copied from github.com/UoB-HPC/BabelStream at commit
+/// 57637d572532fc028b6c0964944f1afc27ff5436 (main, 2026-04-10; the header took this form in
+/// b858c4cad21ff61153f3e3b79ecb3a5959ab81fc, first tagged v6.0-rc: v5.0 and v4.0 printed
+/// `max_mbytes_per_sec`).
+const BABELSTREAM_CSV_HEADER: &str =
+    "function,num_times,n_elements,sizeof,max_MB_per_sec,min_runtime,max_runtime,avg_runtime";
+
+/// The stream CSV starts with BabelStream's columns, spelt and ordered as BabelStream writes them,
+/// in its units: 10^6 bytes per second from the fastest repetition, runtimes in seconds.
+#[test]
+fn the_stream_csv_leads_with_babelstreams_columns() {
+    let doc = Document::read(Path::new("tests/fixtures/diff-a.json")).unwrap();
+    let csv = String::from_utf8(hexpylot::report::csv(&doc).unwrap()).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let babelstream: Vec<&str> = BABELSTREAM_CSV_HEADER.split(',').collect();
+    let ours: Vec<&str> = header.split(',').collect();
+    assert_eq!(ours[..babelstream.len()], babelstream[..], "{header}");
+    assert_eq!(ours.last(), Some(&"stores"), "HexPylot's columns follow");
+    for (line, row) in lines.zip(&doc.stream) {
+        let field = |name: &str| -> f64 {
+            let at = ours.iter().position(|c| *c == name).unwrap();
+            line.split(',').nth(at).unwrap().parse().unwrap()
+        };
+        let mb_per_s = row.bytes_per_rep as f64 / row.timing.min_s / 1e6;
+        assert!((field("max_MB_per_sec") - mb_per_s).abs() <= 1e-3, "{line}");
+        assert!(
+            (field("min_runtime") - row.timing.min_s).abs() < 1e-9,
+            "{line}"
+        );
+    }
+}

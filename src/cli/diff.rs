@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use comfy_table::{Cell, Table};
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table};
+use cpu_kernels::stream::Stores;
 use serde::Serialize;
 
 use super::{reserve, usage};
-use crate::diff::{Diff, Side};
+use crate::diff::{Caveat, Diff, DiffRow, Kind, Side};
 use crate::report::{self, new_table, num};
-use crate::results::Document;
+use crate::results::{BUSY_LOAD_PER_CORE, Document, store_kind_name};
 use crate::runner::plural;
 use crate::{say, tell};
 
@@ -66,14 +67,8 @@ pub(super) fn diff(args: DiffArgs) -> Result<bool> {
 
     say!("A: {}", describe(&diff.a));
     say!("B: {}", describe(&diff.b));
-    if !diff.a.same_machine(&diff.b) {
-        say!(
-            "warning: different machines: A ran on {} ({}), B on {} ({}): the ratios compare the machines as much as the runs",
-            diff.a.hostname,
-            diff.a.cpu_model,
-            diff.b.hostname,
-            diff.b.cpu_model
-        );
+    for caveat in diff.caveats() {
+        say!("warning: {}", warning(&diff, &caveat));
     }
     for (name, doc) in [("A", &doc_a), ("B", &doc_b)] {
         for line in report::caveats(doc) {
@@ -83,10 +78,15 @@ pub(super) fn diff(args: DiffArgs) -> Result<bool> {
     if diff.rows.is_empty() {
         say!("no row of A measured the same point as a row of B: nothing to compare");
     } else {
-        say!("{}", table(&diff));
+        for kind in [Kind::Stream, Kind::Mc, Kind::Roofline] {
+            let rows: Vec<&DiffRow> = diff.rows.iter().filter(|r| r.kind == kind).collect();
+            if !rows.is_empty() {
+                say!("{}", table(kind, &rows));
+            }
+        }
         say!("{}", diff.summary());
         say!(
-            "B/A: B's rate over A's (above 1, B is faster). faster/slower: |ln(B/A)| exceeds the sum of both runs' spreads (the coefficient of variation of their timed repetitions; half their range over the median where a version-1 document recorded none); otherwise within noise. Rows invalid in either run are never faster or slower."
+            "change: B's rate over A's (B/A), less 1; above 0, B is faster. faster/slower: |ln(B/A)| exceeds the sum of both runs' spreads (the coefficient of variation of their timed repetitions; half their range over the median where a version-1 document recorded none); otherwise within noise. Rows invalid in either run are never faster or slower. stores: the store kind in A and B, A→B where they differ."
         );
     }
     for (side, rows) in [("A", &diff.only_in_a), ("B", &diff.only_in_b)] {
@@ -135,24 +135,96 @@ fn describe(side: &Side) -> String {
     )
 }
 
-fn table(diff: &Diff) -> Table {
-    let mut table = new_table(&["row", "unit", "A", "B", "B/A", "change", "spread", "mark"]);
-    for r in &diff.rows {
+/// The line after "warning: ".
+fn warning(diff: &Diff, caveat: &Caveat) -> String {
+    match caveat {
+        Caveat::Machines => format!(
+            "different machines: A ran on {} ({}), B on {} ({}): the ratios compare the machines as much as the runs",
+            diff.a.hostname, diff.a.cpu_model, diff.b.hostname, diff.b.cpu_model
+        ),
+        Caveat::Commands { a, b } => format!(
+            "different commands: A ran `{}`, B `{}`: the rows that match may still have been measured differently",
+            a.join(" "),
+            b.join(" ")
+        ),
+        Caveat::Reps(d) => format!(
+            "different repetitions on {} (e.g. {}: {} in A, {} in B): their medians and spreads rest on different numbers of runs",
+            plural(d.rows, "row"),
+            d.first,
+            d.a,
+            d.b
+        ),
+        Caveat::Stores(d) => format!(
+            "different store kinds on {} (e.g. {}: {} in A, {} in B): their ratios compare the store kinds as much as the runs",
+            plural(d.rows, "row"),
+            d.first,
+            store_kind_name(d.a),
+            store_kind_name(d.b)
+        ),
+        Caveat::Load { a, b } => format!(
+            "different load when the runs started: {a:.2} per allowed core in A, {b:.2} in B (busy above {BUSY_LOAD_PER_CORE}): the busier run shared its cores with more other work"
+        ),
+    }
+}
+
+/// At most this many columns: a row name too long for the rest wraps within its cell.
+const WIDTH: u16 = 100;
+
+/// The rows of one kind, whose unit the first header names. No column for B/A, which the change
+/// already gives, nor for store kinds where no row has one: a row name of 50 characters and
+/// more (Monte Carlo's) leaves room for little else in 100 columns.
+fn table(kind: Kind, rows: &[&DiffRow]) -> Table {
+    let stores = rows
+        .iter()
+        .any(|r| r.stores_a.is_some() || r.stores_b.is_some());
+    let title = match kind {
+        Kind::Stream => "stream",
+        Kind::Mc => "Monte Carlo",
+        Kind::Roofline => "roofline",
+    };
+    let title = format!("{title} ({})", kind.unit());
+    let mut header = vec![title.as_str(), "A", "B", "change", "spread"];
+    if stores {
+        header.push("stores");
+    }
+    header.push("mark");
+    let mut table = new_table(&header);
+    for r in rows {
+        // A regression is slower by definition: the shorter word leaves the name its room.
         let mark = if r.regressed {
-            format!("{} (regression)", r.mark.name())
+            "regression"
         } else {
-            r.mark.name().to_string()
+            r.mark.name()
         };
-        table.add_row(vec![
+        let mut cells = vec![
             Cell::new(&r.what),
-            Cell::new(r.unit),
             num(report::rate(r.a)),
             num(report::rate(r.b)),
-            num(format!("{:.2}", r.ratio)),
             num(format!("{:+.1}%", r.change_pct)),
             num(format!("{:.1}%", 100.0 * (r.spread_a + r.spread_b))),
-            Cell::new(mark),
-        ]);
+        ];
+        if stores {
+            cells.push(Cell::new(stores_cell(r.stores_a, r.stores_b)));
+        }
+        cells.push(Cell::new(mark));
+        table.add_row(cells);
     }
     table
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH);
+    // Numbers and marks never wrap: only the row's name gives way.
+    for column in table.column_iter_mut().skip(1) {
+        column.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    table
+}
+
+/// "cached", "cached→streaming" where the kinds differ, "-" for a row that has none.
+fn stores_cell(a: Option<Stores>, b: Option<Stores>) -> String {
+    let name = |s: Option<Stores>| s.map_or("-", store_kind_name);
+    if a == b {
+        name(a).to_string()
+    } else {
+        format!("{}→{}", name(a), name(b))
+    }
 }
