@@ -1,6 +1,8 @@
 //! Results as people and programs read them: tables, JSON documents and BabelStream CSV (written
 //! by [`crate::output`]).
 
+use std::sync::OnceLock;
+
 use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 
@@ -9,38 +11,36 @@ use crate::gpu::AdapterSummary;
 use crate::machine::Machine;
 use crate::results::{
     BUSY_LOAD_PER_CORE, CompareRow, Document, Launch, McRow, NOISY_CV, Reduction, RooflineRow,
-    Scope, StreamRow, Timing, TransferRow, store_kind_name,
+    Scope, StreamRow, Timing, TransferRow, Unit, store_kind_name,
 };
 use cpu_kernels::stream::Stores;
 
-pub fn roofline_table(rows: &[RooflineRow]) -> Table {
-    let mut table = new_table(&[
-        "backend",
-        "threads",
-        "n",
-        "FMAs",
-        "FLOP/byte",
-        "GFLOP/s",
-        "GB/s",
-        "median ms",
-        "spread",
-        "valid",
+pub fn roofline_table(rows: &[RooflineRow]) -> String {
+    let mut grid = Grid::new(vec![
+        Column::text("backend"),
+        Column::shared_num("thr"),
+        Column::shared_num("n"),
+        Column::num("FMAs"),
+        Column::num("FLOP/byte"),
+        Column::num("GFLOP/s"),
+        Column::num("GB/s"),
+        Column::shared_text("valid"),
     ]);
     for r in rows {
-        table.add_row(vec![
-            Cell::new(r.backend.name()),
-            num(threads(r.threads)),
-            num(r.n.to_string()),
-            num(r.fmas.to_string()),
-            num(format!("{:.2}", r.intensity)),
-            num(format!("{:.2}", r.gflops)),
-            num(format!("{:.2}", r.gbs)),
-            num(format!("{:.4}", r.timing.median_s * 1e3)),
-            num(spread(&r.timing)),
-            Cell::new(valid(r.valid)),
+        grid.row(vec![
+            r.backend.name().to_string(),
+            threads(r.threads),
+            elements(r.n),
+            r.fmas.to_string(),
+            format!("{:.2}", r.intensity),
+            with_spread(rate(r.gflops), &r.timing, Spread::Percent),
+            rate(r.gbs),
+            valid(r.valid).to_string(),
         ]);
     }
-    table
+    grid.note(&spread_note());
+    grid.note(THREADS_NOTE);
+    grid.render(table_width())
 }
 
 /// The roofline rows as CSV, one line per point.
@@ -82,41 +82,43 @@ pub fn roofline_csv(rows: &[RooflineRow]) -> Result<Vec<u8>> {
 }
 
 /// The transfer sweep: GB/s per size and way, then the launch latencies.
-pub fn transfer_table(rows: &[TransferRow]) -> Table {
-    let mut table = new_table(&[
-        "transfer",
-        "bytes",
-        "size",
-        "reps",
-        "GB/s",
-        "median µs",
-        "spread",
-        "µs/dispatch",
-        "valid",
+pub fn transfer_table(rows: &[TransferRow]) -> String {
+    let mut grid = Grid::new(vec![
+        Column::text("transfer"),
+        Column::num("size"),
+        Column::shared_num("reps"),
+        Column::num("GB/s"),
+        Column::num("median µs"),
+        Column::num("µs/dispatch"),
+        Column::shared_text("valid"),
     ]);
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
     for r in rows {
-        let (bytes, size) = if r.kind.is_launch() {
+        let size = if r.kind.is_launch() {
             let n = r.dispatches.unwrap_or(0);
             let s = if n == 1 { "" } else { "es" };
-            ("-".to_string(), format!("{n} dispatch{s}"))
+            format!("{n} dispatch{s}")
         } else {
-            (r.bytes.to_string(), human_bytes(u128::from(r.bytes)))
+            // The sweep's sizes are powers of two: the binary unit is exact.
+            human_bytes(u128::from(r.bytes))
         };
-        table.add_row(vec![
-            Cell::new(r.kind.name()),
-            num(bytes),
-            num(size),
-            num(r.reps.to_string()),
-            num(opt(r.gbs, 3)),
-            num(format!("{:.1}", r.timing.median_s * 1e6)),
-            num(spread(&r.timing)),
-            num(opt(r.us_per_dispatch, 2)),
-            Cell::new(valid(r.valid)),
+        grid.row(vec![
+            r.kind.name().to_string(),
+            size,
+            r.reps.to_string(),
+            opt(r.gbs, 3),
+            with_spread(
+                format!("{:.1}", r.timing.median_s * 1e6),
+                &r.timing,
+                Spread::Percent,
+            ),
+            opt(r.us_per_dispatch, 2),
+            valid(r.valid).to_string(),
         ]);
     }
-    table
+    grid.note(&spread_note());
+    grid.render(table_width())
 }
 
 /// The transfer rows as CSV, one line per size and way or launch.
@@ -157,34 +159,97 @@ pub fn transfer_csv(rows: &[TransferRow]) -> Result<Vec<u8>> {
     w.into_inner().context("writing CSV")
 }
 
-/// The compare table, 100 columns at most with the short agreement and bound cells (`verbose`:
-/// the full ones). Rates are GB/s for stream kernels and million paths/s for options, as the
-/// note under the table says: a unit column would not fit.
-pub fn compare_table(rows: &[CompareRow], verbose: bool) -> Table {
-    let mut table = new_table(&[
-        "kernel", "engine", "rayon", "GPU", "GPU e2e", "GPU/eng", "agree", "bound",
+/// The compare table, with the short agreement cells ([`compare_details`] has them in full) and
+/// the bounds in a note under it. Rates are GB/s for stream kernels and million paths/s for
+/// options, as the note under the table says: a unit column would not fit. Each rate carries a
+/// mark when its repetitions were noisy, from the stream or Monte Carlo row it comes from: a
+/// percentage per rate would not fit either (they are in the `--verbose` tables).
+pub fn compare_table(doc: &Document) -> String {
+    let mut grid = Grid::new(vec![
+        Column::free("kernel"),
+        Column::num("engine"),
+        Column::num("rayon"),
+        Column::num("GPU"),
+        Column::num("GPU e2e"),
+        Column::num("GPU/eng"),
+        Column::text("agree"),
     ]);
-    let value = |v: Option<f64>| num(v.map_or("-".to_string(), rate));
-    for r in rows {
-        let (agree, bound) = if verbose || r.agree_short.is_empty() {
-            (&r.agree, &r.bound)
+    let value = |v: Option<f64>, t: Option<&Timing>| match (v, t) {
+        (None, _) => "-".to_string(),
+        (Some(v), None) => rate(v),
+        (Some(v), Some(t)) => with_spread(rate(v), t, Spread::Mark),
+    };
+    let mut bounds: Vec<String> = Vec::new();
+    for r in &doc.compare {
+        let [engine, rayon, gpu] = compare_timings(doc, r);
+        // Documents of version 1 have no short form.
+        let agree = if r.agree_short.is_empty() {
+            &r.agree
         } else {
-            (&r.agree_short, &r.bound_short)
+            &r.agree_short
         };
-        table.add_row(vec![
-            Cell::new(&r.kernel),
-            value(r.engine),
-            value(r.rayon),
-            value(r.gpu_kernel),
-            value(r.gpu_end_to_end),
-            num(r
-                .gpu_over_engine
-                .map_or("-".to_string(), |v| format!("{}x", rate(v)))),
-            Cell::new(agree),
-            Cell::new(bound),
+        grid.row(vec![
+            r.kernel.clone(),
+            value(r.engine, engine),
+            value(r.rayon, rayon),
+            value(r.gpu_kernel, gpu),
+            value(r.gpu_end_to_end, None),
+            r.gpu_over_engine
+                .map_or("-".to_string(), |v| format!("{}x", rate(v))),
+            agree.clone(),
         ]);
+        let bound = match r.unit {
+            Unit::GBs => format!("{} {}", r.kernel, r.bound_short),
+            Unit::MPathsPerS => format!("Monte Carlo {}", r.bound_short),
+            Unit::None => continue,
+        };
+        if !bounds.contains(&bound) {
+            bounds.push(bound);
+        }
     }
-    table
+    grid.note(&format!(
+        "{NOISY_MARK}: a noisy rate, its repetitions vary by more than {:.0}% (every spread: --verbose)",
+        100.0 * NOISY_CV
+    ));
+    // A bound column would not fit; the stream kernels' bounds differ, Monte Carlo's is one.
+    grid.note(&format!("bound, CPU/GPU: {}", bounds.join(", ")));
+    grid.render(table_width())
+}
+
+/// The compare rows' agreement and bound in full, one line each (`--verbose`), as the checks are.
+pub fn compare_details(rows: &[CompareRow]) -> Vec<String> {
+    rows.iter()
+        .flat_map(|r| {
+            [
+                format!("agree, {}: {}", r.kernel, r.agree),
+                format!("bound, {}: {}", r.kernel, r.bound),
+            ]
+        })
+        .collect()
+}
+
+/// The timings behind a compare row's engine, rayon and GPU rates: the job rows of its kernel,
+/// or of its option and dates (and GPU path), as [`crate::runner::mc_label`] names them.
+fn compare_timings<'a>(doc: &'a Document, row: &CompareRow) -> [Option<&'a Timing>; 3] {
+    [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu].map(|b| match row.unit {
+        Unit::GBs => doc
+            .stream
+            .iter()
+            .find(|r| r.is_job_row() && r.backend == b && r.kernel.name() == row.kernel)
+            .map(|r| &r.timing),
+        Unit::MPathsPerS => doc
+            .mc
+            .iter()
+            .find(|r| {
+                let label = crate::runner::mc_label(r.option, r.steps, r.gpu_path);
+                r.is_job_row()
+                    && r.backend == b
+                    && (row.kernel == label
+                        || !b.is_offload() && row.kernel.starts_with(&format!("{label}, ")))
+            })
+            .map(|r| &r.timing),
+        Unit::None => None,
+    })
 }
 
 /// Three or four significant figures, never more than 7 characters below 10^7.
@@ -231,55 +296,57 @@ pub fn compare_csv(rows: &[CompareRow]) -> Result<Vec<u8>> {
     w.into_inner().context("writing CSV")
 }
 
-/// The adapters wgpu found; `chosen` is the one the GPU backend would use.
-pub fn adapters_table(adapters: &[AdapterSummary], chosen: Option<usize>) -> Table {
-    let mut table = new_table(&[
-        "",
-        "adapter",
-        "backend",
-        "type",
-        "driver",
-        "timestamps",
-        "f64",
-        "max buffer",
-        "max binding",
-        "groups/dim",
+/// The adapters wgpu found; `chosen` is the one the GPU backend would use. The name and the
+/// driver share a cell, and the limits another, one per line: side by side they would not fit.
+pub fn adapters_table(adapters: &[AdapterSummary], chosen: Option<usize>) -> String {
+    let mut grid = Grid::new(vec![
+        Column::text(""),
+        Column::free("adapter, driver"),
+        Column::shared_text("backend"),
+        Column::text("type"),
+        Column::text("ts"),
+        Column::text("f64"),
+        Column::num("limits"),
     ]);
     let mib = |b: u64| format!("{} MiB", b >> 20);
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
     for (i, a) in adapters.iter().enumerate() {
-        table.add_row(vec![
-            Cell::new(if Some(i) == chosen { "*" } else { "" }),
-            Cell::new(&a.name),
-            Cell::new(&a.backend),
-            Cell::new(&a.device_type),
-            Cell::new(format!("{} {}", a.driver, a.driver_info)),
-            Cell::new(if a.timestamp_queries { "yes" } else { "no" }),
-            Cell::new(if a.shader_f64 { "yes" } else { "no" }),
-            num(mib(a.limits.max_buffer_size)),
-            num(mib(a.limits.max_storage_buffer_binding_size)),
-            num(a.limits.max_compute_workgroups_per_dimension.to_string()),
+        grid.row(vec![
+            if Some(i) == chosen { "*" } else { "" }.to_string(),
+            format!("{}\n{} {}", a.name, a.driver, a.driver_info),
+            a.backend.clone(),
+            a.device_type.clone(),
+            yes(a.timestamp_queries),
+            yes(a.shader_f64),
+            format!(
+                "buffer {}\nbinding {}\n{} groups/dim",
+                mib(a.limits.max_buffer_size),
+                mib(a.limits.max_storage_buffer_binding_size),
+                a.limits.max_compute_workgroups_per_dimension
+            ),
         ]);
     }
-    table
+    grid.note(
+        "ts: timestamp queries. limits: the largest buffer, storage binding and workgroup grid",
+    );
+    grid.render(table_width())
 }
 
-pub fn stream_table(rows: &[StreamRow]) -> Table {
+pub fn stream_table(rows: &[StreamRow]) -> String {
     let ranked = rows.iter().any(|r| r.scope.is_some());
-    let mut table = new_table(&scoped_header(
+    let mut grid = Grid::new(scoped(
         ranked,
-        &[
-            "kernel",
-            "backend",
-            "prec",
-            "threads",
-            "n",
-            "GB/s median",
-            "GB/s best",
-            "median ms",
-            "spread",
-            "stores",
-            "vs rayon",
-            "valid",
+        vec![
+            Column::text("kernel"),
+            Column::text("backend"),
+            Column::shared_text("prec"),
+            Column::shared_num("thr"),
+            Column::shared_num("n"),
+            Column::num("GB/s"),
+            Column::num("best"),
+            Column::text("stores"),
+            Column::num("×rayon"),
+            Column::shared_text("valid"),
         ],
     ));
     for r in rows {
@@ -297,39 +364,40 @@ pub fn stream_table(rows: &[StreamRow]) -> Table {
             .map_or(String::new(), |o| {
                 format!("{:.2}x", r.gbs_median / o.gbs_median)
             });
-        table.add_row(with_scope(
+        grid.row(with_scope(
             &r.scope,
             ranked,
             vec![
-                Cell::new(r.kernel.name()),
-                Cell::new(r.backend.name()),
-                Cell::new(r.precision.name()),
-                num(threads(r.threads)),
-                num(r.n.to_string()),
-                num(format!("{:.2}", r.gbs_median)),
-                num(format!("{:.2}", r.gbs_best)),
-                num(format!("{:.4}", r.timing.median_s * 1e3)),
-                num(spread(&r.timing)),
-                Cell::new(stores_cell(r)),
-                num(vs_rayon),
-                Cell::new(valid(r.valid)),
+                r.kernel.name().to_string(),
+                r.backend.name().to_string(),
+                r.precision.name().to_string(),
+                threads(r.threads),
+                elements(r.n),
+                with_spread(rate(r.gbs_median), &r.timing, Spread::Percent),
+                rate(r.gbs_best),
+                stores_cell(r),
+                vs_rayon,
+                valid(r.valid).to_string(),
             ],
         ));
     }
-    table
+    grid.note("GB/s: over the median time; best: over the fastest repetition. ×rayon: median over rayon's");
+    grid.note(&spread_note());
+    grid.note(THREADS_NOTE);
+    grid.render(table_width())
 }
 
-/// Under MPI, the rank column after the first two: "job of N" for the job's row, "rank R
-/// (host)" for a rank's own.
-fn with_scope(scope: &Option<Scope>, ranked: bool, mut cells: Vec<Cell>) -> Vec<Cell> {
+/// Under MPI, the rank column after the first two: "job of N" for the job's row, "R (host)"
+/// for a rank's own.
+fn with_scope(scope: &Option<Scope>, ranked: bool, mut cells: Vec<String>) -> Vec<String> {
     if ranked {
         cells.insert(
             2,
-            Cell::new(match scope {
+            match scope {
                 Some(Scope::Aggregate { ranks }) => format!("job of {ranks}"),
-                Some(Scope::Rank { rank, host }) => format!("rank {rank} ({host})"),
+                Some(Scope::Rank { rank, host }) => format!("{rank} ({host})"),
                 None => "-".to_string(),
-            }),
+            },
         );
     }
     cells
@@ -354,13 +422,13 @@ fn scope_fields(scope: &Option<Scope>) -> [String; 4] {
     }
 }
 
-/// The header, with the rank column where [`with_scope`] puts it.
-fn scoped_header<'a>(ranked: bool, names: &[&'a str]) -> Vec<&'a str> {
-    let mut names = names.to_vec();
+/// The columns, with the rank column where [`with_scope`] puts it: a host name may be cut to fit
+/// (the JSON and CSV hold it whole).
+fn scoped(ranked: bool, mut columns: Vec<Column>) -> Vec<Column> {
     if ranked {
-        names.insert(2, "ranks");
+        columns.insert(2, Column::free("rank"));
     }
-    names
+    columns
 }
 
 /// The store kind, with the probe's margin when it was measured ("streaming 1.31x": streaming
@@ -403,51 +471,48 @@ pub fn stores_summary(rows: &[StreamRow]) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-pub fn mc_table(rows: &[McRow]) -> Table {
+/// The closed form each price is held to is in the `--verbose` checks and the JSON; its
+/// z-score here.
+pub fn mc_table(rows: &[McRow]) -> String {
     let ranked = rows.iter().any(|r| r.scope.is_some());
-    let mut table = new_table(&scoped_header(
+    let mut grid = Grid::new(scoped(
         ranked,
-        &[
-            "option",
-            "backend",
-            "threads",
-            "paths",
-            "steps",
-            "M paths/s",
-            "spread",
-            "price",
-            "std error",
-            "reference",
-            "z",
-            "valid",
+        vec![
+            Column::shared_text("option"),
+            Column::text("backend"),
+            Column::shared_num("thr"),
+            Column::shared_num("paths"),
+            Column::num("M paths/s"),
+            Column::num("price"),
+            Column::num("SE"),
+            Column::num("z"),
+            Column::shared_text("valid"),
         ],
     ));
     for r in rows {
-        table.add_row(with_scope(
+        grid.row(with_scope(
             &r.scope,
             ranked,
             vec![
-                Cell::new(r.option.name()),
-                Cell::new(match r.gpu_path {
+                crate::runner::mc_label(r.option, r.steps, None),
+                match r.gpu_path {
                     Some(p) => format!("{} {}", r.backend.name(), p.name()),
                     None => r.backend.name().to_string(),
-                }),
-                num(threads(r.threads)),
-                num(r.paths.to_string()),
-                num(r.steps.to_string()),
-                num(format!("{:.1}", r.paths_per_s / 1e6)),
-                num(spread(&r.timing)),
-                num(format!("{:.6}", r.price)),
-                num(format!("{:.6}", r.std_error)),
-                num(r
-                    .reference
-                    .map_or_else(|| "-".into(), |v| format!("{v:.6}"))),
-                num(r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}"))),
-                Cell::new(valid(r.valid)),
+                },
+                threads(r.threads),
+                elements(r.paths as usize),
+                with_spread(rate(r.paths_per_s / 1e6), &r.timing, Spread::Percent),
+                format!("{:.6}", r.price),
+                format!("{:.6}", r.std_error),
+                r.z_score.map_or_else(|| "-".into(), |z| format!("{z:+.2}")),
+                valid(r.valid).to_string(),
             ],
         ));
     }
-    table
+    grid.note("SE: the price's standard error; z: its distance to the closed form, in SE");
+    grid.note(&spread_note());
+    grid.note(THREADS_NOTE);
+    grid.render(table_width())
 }
 
 /// Monte Carlo rows as CSV, one line per option and backend.
@@ -596,14 +661,15 @@ fn describe_launch(l: &Launch) -> String {
     text
 }
 
-pub fn machine_table(m: &Machine) -> Table {
-    let mut table = new_table(&["", ""]);
+/// The machine, one fact per line; the CPU lists as ranges ("0-55,112-167"), as /sys writes them.
+pub fn machine_table(m: &Machine) -> String {
+    let mut grid = Grid::new(vec![Column::text(""), Column::free("")]);
     let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
-    table.add_row(vec!["CPU".to_string(), m.cpu_model.clone()]);
-    table.add_row(vec!["logical CPUs".to_string(), m.logical_cpus.to_string()]);
-    table.add_row(vec![
+    grid.row(vec!["CPU".to_string(), m.cpu_model.clone()]);
+    grid.row(vec!["logical CPUs".to_string(), m.logical_cpus.to_string()]);
+    grid.row(vec![
         "allowed CPUs".to_string(),
-        format!("{:?}", m.allowed_cpus),
+        cpu_ranges(&m.allowed_cpus),
     ]);
     for c in &m.caches {
         let size = if c.size_bytes >= 1 << 20 {
@@ -611,12 +677,12 @@ pub fn machine_table(m: &Machine) -> Table {
         } else {
             format!("{} KiB", c.size_bytes >> 10)
         };
-        table.add_row(vec![
+        grid.row(vec![
             format!("L{} {}", c.level, c.kind.to_lowercase()),
             format!("{size} (shared by CPUs {})", c.shared_cpus),
         ]);
     }
-    table.add_row(vec![
+    grid.row(vec![
         "memory".to_string(),
         format!(
             "{} total, {} available",
@@ -624,30 +690,78 @@ pub fn machine_table(m: &Machine) -> Table {
             gib(m.memory_available_bytes)
         ),
     ]);
-    table.add_row(vec![
-        "transparent huge pages".to_string(),
+    grid.row(vec![
+        "huge pages".to_string(),
         m.transparent_hugepages.clone(),
     ]);
-    table.add_row(vec![
+    grid.row(vec![
         "load average".to_string(),
         format!(
             "{:.2} {:.2} {:.2}",
             m.load_average[0], m.load_average[1], m.load_average[2]
         ),
     ]);
-    table.add_row(vec![
-        "host".to_string(),
-        format!("{} ({}, kernel {})", m.hostname, m.os, m.kernel),
+    grid.row(vec!["host".to_string(), m.hostname.clone()]);
+    grid.row(vec![
+        "system".to_string(),
+        format!("{}, kernel {}", m.os, m.kernel),
     ]);
-    table
+    grid.render(table_width())
 }
 
-/// The coefficient of variation of the timed repetitions, flagged past [`NOISY_CV`].
-fn spread(t: &Timing) -> String {
-    match t.cv {
-        None => "-".to_string(),
-        Some(cv) if t.noisy() => format!("{:.1}% noisy", 100.0 * cv),
-        Some(cv) => format!("{:.1}%", 100.0 * cv),
+/// CPU numbers as ranges: "0-3,8".
+fn cpu_ranges(cpus: &[usize]) -> String {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for &c in cpus {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => ranges.push((c, c)),
+        }
+    }
+    let text: Vec<String> = ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    text.join(",")
+}
+
+/// How a rate shows the spread of the repetitions its median comes from.
+#[derive(Clone, Copy)]
+enum Spread {
+    /// "±3.2%": the coefficient of variation; a noisy one marked.
+    Percent,
+    /// Only the mark, where a percentage would not fit.
+    Mark,
+}
+
+/// What marks a rate whose repetitions vary by more than [`NOISY_CV`].
+const NOISY_MARK: &str = "*";
+
+fn spread_note() -> String {
+    format!(
+        "±: the repetitions' coefficient of variation; {NOISY_MARK}: above {:.0}%, noisy (the median is loose)",
+        100.0 * NOISY_CV
+    )
+}
+
+const THREADS_NOTE: &str = "thr: CPU threads (- for the GPU)";
+
+fn with_spread(rate: String, t: &Timing, how: Spread) -> String {
+    let mark = if t.noisy() { NOISY_MARK } else { "" };
+    match (how, t.cv) {
+        (Spread::Percent, Some(cv)) => {
+            let p = 100.0 * cv;
+            // Two significant figures: a spread is not known closer.
+            let digits = usize::from(p < 9.95);
+            format!("{rate} ±{p:.digits$}%{mark}")
+        }
+        _ => format!("{rate}{mark}"),
     }
 }
 
@@ -697,6 +811,220 @@ pub(crate) fn human_bytes(bytes: u128) -> String {
     format!("{value:.1} {}", units[unit])
 }
 
+/// The widest a table may be: 100 columns, or the terminal's `$COLUMNS` when wider (read once).
+pub fn table_width() -> usize {
+    static WIDTH: OnceLock<usize> = OnceLock::new();
+    *WIDTH.get_or_init(|| width_for(std::env::var("COLUMNS").ok().as_deref()))
+}
+
+/// The width for a `$COLUMNS` value: narrower or unreadable values give [`MIN_WIDTH`], so that a
+/// table never depends on a narrow terminal to be read.
+pub fn width_for(columns: Option<&str>) -> usize {
+    columns
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&w| w > MIN_WIDTH)
+        .unwrap_or(MIN_WIDTH)
+}
+
+/// Every table fits this many columns by design.
+pub const MIN_WIDTH: usize = 100;
+
+/// One column of a [`Grid`].
+struct Column {
+    header: &'static str,
+    right: bool,
+    /// Left out when every row holds the same value, which a note line names instead.
+    shared: bool,
+    /// Free text (a label, a host, a name), cut with an ellipsis where the table would not fit:
+    /// the JSON holds it whole. Numbers never are.
+    free: bool,
+}
+
+impl Column {
+    fn text(header: &'static str) -> Self {
+        Column {
+            header,
+            right: false,
+            shared: false,
+            free: false,
+        }
+    }
+
+    fn num(header: &'static str) -> Self {
+        Column {
+            right: true,
+            ..Column::text(header)
+        }
+    }
+
+    fn shared_text(header: &'static str) -> Self {
+        Column {
+            shared: true,
+            ..Column::text(header)
+        }
+    }
+
+    fn shared_num(header: &'static str) -> Self {
+        Column {
+            shared: true,
+            ..Column::num(header)
+        }
+    }
+
+    fn free(header: &'static str) -> Self {
+        Column {
+            free: true,
+            ..Column::text(header)
+        }
+    }
+}
+
+/// A table's cells before layout, and the note lines under it.
+struct Grid {
+    columns: Vec<Column>,
+    rows: Vec<Vec<String>>,
+    notes: Vec<String>,
+}
+
+impl Grid {
+    fn new(columns: Vec<Column>) -> Self {
+        Grid {
+            columns,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    fn note(&mut self, line: &str) {
+        self.notes.push(line.to_string());
+    }
+
+    /// The table in `width` columns: shared columns moved to a note, free text cut if it must
+    /// be, then the notes, wrapped.
+    fn render(mut self, width: usize) -> String {
+        let mut same = Vec::new();
+        for c in (0..self.columns.len()).rev() {
+            // "-" (the GPU's threads) does not count against a value every other row shares.
+            let mut values = self.rows.iter().map(|r| &r[c]).filter(|v| *v != "-");
+            let first = values.next().cloned();
+            if let Some(value) = first.filter(|v| self.columns[c].shared && values.all(|o| o == v))
+            {
+                let or_none = if self.rows.iter().any(|r| r[c] == "-") {
+                    " (or -)"
+                } else {
+                    ""
+                };
+                same.push(format!("{} {value}{or_none}", self.columns[c].header));
+                self.columns.remove(c);
+                self.rows.iter_mut().for_each(|r| drop(r.remove(c)));
+            }
+        }
+        if !same.is_empty() {
+            same.reverse();
+            self.notes
+                .insert(0, format!("in every row: {}", same.join("; ")));
+        }
+        self.cut_free_text(width);
+        let headers: Vec<&str> = self.columns.iter().map(|c| c.header).collect();
+        let mut table = new_table(&headers);
+        for cells in self.rows {
+            table.add_row(cells.into_iter().zip(&self.columns).map(|(text, c)| {
+                let cell = Cell::new(text);
+                if c.right {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            }));
+        }
+        let mut text = table.to_string();
+        for note in &self.notes {
+            for line in wrap(note, width) {
+                text.push('\n');
+                text.push_str(&line);
+            }
+        }
+        text
+    }
+
+    /// Narrows the widest free column, one character at a time, until the table fits.
+    fn cut_free_text(&mut self, width: usize) {
+        let chars = |s: &str| s.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let mut widths: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                self.rows
+                    .iter()
+                    .map(|r| chars(&r[i]))
+                    .fold(c.header.chars().count(), usize::max)
+            })
+            .collect();
+        // Each column takes "| " before it and a space after it; the last "|" one more.
+        let total = |widths: &[usize]| widths.iter().sum::<usize>() + 3 * widths.len() + 1;
+        let free = |c: &Column| c.free;
+        while total(&widths) > width {
+            let Some(i) = (0..widths.len())
+                .filter(|&i| free(&self.columns[i]) && widths[i] > MIN_FREE)
+                .max_by_key(|&i| widths[i])
+            else {
+                break;
+            };
+            widths[i] -= 1;
+        }
+        for (i, &w) in widths.iter().enumerate() {
+            if self.columns[i].free {
+                for r in &mut self.rows {
+                    let lines: Vec<String> = r[i].lines().map(|l| ellipsis(l, w)).collect();
+                    r[i] = lines.join("\n");
+                }
+            }
+        }
+    }
+}
+
+/// The narrowest a free column is cut to: past that, the table is let run wider.
+const MIN_FREE: usize = 8;
+
+/// `text` in at most `width` characters, its middle replaced by "…" (the ends of a label or a
+/// host name tell it apart: "asian-geo…, native").
+fn ellipsis(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[n - tail..]);
+    out
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("one line at least");
+        if line.is_empty() {
+            line.push_str(word);
+        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(format!("  {word}"));
+        }
+    }
+    lines
+}
+
 pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::ASCII_MARKDOWN);
@@ -704,6 +1032,15 @@ pub(crate) fn new_table(header: &[&str]) -> Table {
         table.set_header(header.to_vec());
     }
     table
+}
+
+/// A count as a power of two where it is one ("2^25"), else in full.
+fn elements(n: usize) -> String {
+    if n.is_power_of_two() && n >= 1 << 10 {
+        format!("2^{}", n.trailing_zeros())
+    } else {
+        n.to_string()
+    }
 }
 
 /// CPU threads, or "-" for the GPU.

@@ -434,23 +434,26 @@ impl Collected {
             .filter(this)
             .filter(|r| r.backend.is_offload())
             .collect();
-        let label = format!(
-            "{} {}",
-            option.name(),
-            plural(cfg.params.steps as usize, "step")
-        );
         if gpus.is_empty() {
+            let label = mc_label(option, cfg.params.steps, None);
             return vec![mc_compare_row(label, engine, rayon, None)];
         }
         gpus.into_iter()
             .map(|g| {
-                let label = match g.gpu_path {
-                    Some(p) => format!("{label}, {}", p.name()),
-                    None => label.clone(),
-                };
+                let label = mc_label(option, cfg.params.steps, g.gpu_path);
                 mc_compare_row(label, engine, rayon, Some(g))
             })
             .collect()
+    }
+}
+
+/// A Monte Carlo compare row's name: "asian-call 52 steps", and the GPU path where one ran
+/// (", native"). The compare table finds each row's measurements again by it.
+pub fn mc_label(option: crate::kernels::OptionKind, steps: u32, path: Option<GpuPath>) -> String {
+    let label = format!("{} {}", option.name(), plural(steps as usize, "step"));
+    match path {
+        Some(p) => format!("{label}, {}", p.name()),
+        None => label,
     }
 }
 

@@ -959,7 +959,7 @@ fn render(
 ) -> Result<bool> {
     let full = outputs.verbose || doc.compare.is_empty();
     if !doc.compare.is_empty() {
-        say!("{}", report::compare_table(&doc.compare, outputs.verbose));
+        say!("{}", report::compare_table(&doc));
     }
     if full && !doc.stream.is_empty() {
         say!("{}", report::stream_table(&doc.stream));
@@ -974,7 +974,10 @@ fn render(
         say!("{}", report::transfer_table(&doc.transfer));
     }
     if outputs.verbose {
-        for line in report::checks(&doc) {
+        for line in report::compare_details(&doc.compare)
+            .into_iter()
+            .chain(report::checks(&doc))
+        {
             say!("{line}");
         }
     }
