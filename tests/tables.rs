@@ -4,11 +4,11 @@
 use cpu_kernels::mc::Payoff;
 use cpu_kernels::stream::Stores;
 use hexpylot::backend::BackendKind;
-use hexpylot::cluster::Scope;
 use hexpylot::gpu::{AdapterSummary, LimitsSummary};
 use hexpylot::kernels::{OptionKind, StreamKernel};
 use hexpylot::machine::{Cache, Machine};
 use hexpylot::report;
+use hexpylot::results::Scope;
 use hexpylot::results::*;
 
 /// A noisy spread: the widest spread cell.
@@ -303,7 +303,7 @@ fn adapters() -> Vec<AdapterSummary> {
 
 /// A compare document: the rows, and the stream and Monte Carlo rows their rates come from.
 fn compare_doc() -> Document {
-    let mut doc = Document::new(machine(), "compare".into());
+    let mut doc = Document::new(machine(), "compare".into(), None);
     doc.compare = compare_rows();
     doc.stream = stream_rows(Precision::F64, false);
     doc.mc = mc_rows(&[Payoff::AsianGeometricCall, Payoff::DigitalPut], false);
