@@ -573,9 +573,45 @@ pub fn mc_csv(rows: &[McRow]) -> Result<Vec<u8>> {
     w.into_inner().context("writing CSV")
 }
 
+/// The GPU rows' launches in one line: how many, and what the tuner's probes gained over the
+/// default shape (the range). Each launch's own line is under `--verbose` ([`launches`]), and in
+/// the JSON (`launch`); a sweep has dozens.
+pub fn launch_summary(doc: &Document) -> Option<String> {
+    let all = launched(doc);
+    let (first, _) = all.first()?;
+    let count = match all.len() {
+        1 => "1 launch".to_string(),
+        n => format!("{n} launches"),
+    };
+    if !first.tuned {
+        return Some(format!(
+            "gpu launch: the default shape for all {count} (--gpu-tune off; each: --verbose)"
+        ));
+    }
+    let gains: Vec<f64> = all.iter().filter_map(|(l, _)| gain(l)).collect();
+    let lo = gains.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = gains.iter().copied().fold(0.0, f64::max);
+    let range = match gains.len() {
+        0 => String::new(),
+        _ if (hi - lo).abs() < 0.005 => format!(", {lo:.2}x the default's speed in the probes"),
+        _ => format!(", {lo:.2}x to {hi:.2}x the default's speed in the probes"),
+    };
+    Some(format!(
+        "gpu launch: {count} tuned{range} (each shape: --verbose, and `launch` in the JSON)"
+    ))
+}
+
 /// The GPU rows' launches, one line per family (per option and path for Monte Carlo, per point
 /// for the roofline): the shape, the grid, and what the tuner's probes gained over the default.
 pub fn launches(doc: &Document) -> Vec<String> {
+    launched(doc)
+        .into_iter()
+        .map(|(l, what)| format!("gpu launch, {what}: {}", describe_launch(l)))
+        .collect()
+}
+
+/// Every launch of the document's GPU rows once, with what it ran.
+fn launched(doc: &Document) -> Vec<(&Launch, String)> {
     // Stream kernels sharing one launch (one pass, one family) are named together.
     let mut stream: Vec<(&Launch, String, Vec<&str>)> = Vec::new();
     // Under MPI each rank tunes its own GPU; the job rows carry rank 0's launches.
@@ -590,38 +626,38 @@ pub fn launches(doc: &Document) -> Vec<String> {
             None => stream.push((l, precision, vec![r.kernel.name()])),
         }
     }
-    let mut lines: Vec<String> = stream
-        .iter()
-        .map(|(l, precision, kernels)| {
-            format!(
-                "gpu launch, {} ({precision}): {}",
-                kernels.join(", "),
-                describe_launch(l)
-            )
-        })
+    let mut all: Vec<(&Launch, String)> = stream
+        .into_iter()
+        .map(|(l, precision, kernels)| (l, format!("{} ({precision})", kernels.join(", "))))
         .collect();
     for r in doc.mc.iter().filter(|r| r.is_job_row()) {
         if let Some(l) = &r.launch {
             let path = r
                 .gpu_path
                 .map_or(String::new(), |p| format!(" {}", p.name()));
-            lines.push(format!(
-                "gpu launch, {}{path}: {}",
-                r.option.name(),
-                describe_launch(l)
-            ));
+            all.push((l, format!("{}{path}", r.option.name())));
         }
     }
     for r in &doc.roofline {
         if let Some(l) = &r.launch {
-            lines.push(format!(
-                "gpu launch, roofline {} FMAs: {}",
-                r.fmas,
-                describe_launch(l)
-            ));
+            all.push((l, format!("roofline {} FMAs", r.fmas)));
         }
     }
-    lines
+    all
+}
+
+/// The chosen shape's speed over the default's, both as the tuner's probes measured them.
+fn gain(l: &Launch) -> Option<f64> {
+    let time = |shape| {
+        l.probes
+            .iter()
+            .find(|p| p.shape == shape)
+            .and_then(|p| p.best_s)
+    };
+    match (time(l.shape), time(crate::gpu::launch::DEFAULT_SHAPE)) {
+        (Some(best), Some(default)) if best > 0.0 => Some(default / best),
+        _ => None,
+    }
 }
 
 fn describe_launch(l: &Launch) -> String {
@@ -643,20 +679,12 @@ fn describe_launch(l: &Launch) -> String {
         text.push_str(" (default, --gpu-tune off)");
         return text;
     }
-    let time = |shape| {
-        l.probes
-            .iter()
-            .find(|p| p.shape == shape)
-            .and_then(|p| p.best_s)
-    };
-    let default = crate::gpu::launch::DEFAULT_SHAPE;
-    match (time(s), time(default)) {
-        (Some(best), Some(d)) if best > 0.0 => text.push_str(&format!(
-            " ({} shapes probed; {:.2}x the default's speed in the probe)",
-            l.probes.len(),
-            d / best
+    match gain(l) {
+        Some(g) => text.push_str(&format!(
+            " ({} shapes probed; {g:.2}x the default's speed in the probe)",
+            l.probes.len()
         )),
-        _ => text.push_str(&format!(" ({} shapes probed)", l.probes.len())),
+        None => text.push_str(&format!(" ({} shapes probed)", l.probes.len())),
     }
     text
 }

@@ -278,8 +278,14 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
         kernels.contains(&"european-call 1 step, native"),
         "{kernels:?}"
     );
+    // One summary line for every launch; each launch's own line only under --verbose.
+    let launch_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("gpu launch"))
+        .collect();
+    assert_eq!(launch_lines.len(), 1, "{stdout}");
     assert!(
-        stdout.contains("gpu launch, copy, scale, add, triad (f32): "),
+        launch_lines[0].starts_with("gpu launch: 7 launches tuned, "),
         "{stdout}"
     );
 }

@@ -981,7 +981,11 @@ fn render(
             say!("{line}");
         }
     }
-    for line in report::launches(&doc) {
+    if outputs.verbose {
+        for line in report::launches(&doc) {
+            say!("{line}");
+        }
+    } else if let Some(line) = report::launch_summary(&doc) {
         say!("{line}");
     }
     for line in doc.sweep.iter().flat_map(|s| &s.findings).chain(notes) {
