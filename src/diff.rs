@@ -15,6 +15,7 @@ use std::path::Path;
 use cpu_kernels::stream::Stores;
 use serde::Serialize;
 
+use crate::report::count;
 use crate::results::{
     BUSY_LOAD_PER_CORE, Document, McRow, RooflineRow, StreamRow, Timing, stores_name,
 };
@@ -540,16 +541,6 @@ impl Rated for RooflineRow {
 
     fn reps(&self) -> Option<usize> {
         None
-    }
-}
-
-/// A size as the command line takes it: "2^25" for a power of two from 2^10 on (below, the
-/// number reads as easily), else the number.
-fn count(n: u64) -> String {
-    if n.is_power_of_two() && n >= 1024 {
-        format!("2^{}", n.trailing_zeros())
-    } else {
-        n.to_string()
     }
 }
 

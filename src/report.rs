@@ -30,7 +30,7 @@ pub fn roofline_table(rows: &[RooflineRow]) -> String {
         grid.row(vec![
             r.backend.name().to_string(),
             threads(r.threads),
-            elements(r.n),
+            count(r.n as u64),
             r.fmas.to_string(),
             format!("{:.2}", r.intensity),
             with_spread(rate(r.gflops), &r.timing, Spread::Percent),
@@ -372,7 +372,7 @@ pub fn stream_table(rows: &[StreamRow]) -> String {
                 r.backend.name().to_string(),
                 r.precision.name().to_string(),
                 threads(r.threads),
-                elements(r.n),
+                count(r.n as u64),
                 with_spread(rate(r.gbs_median), &r.timing, Spread::Percent),
                 rate(r.gbs_best),
                 stores_cell(r),
@@ -500,7 +500,7 @@ pub fn mc_table(rows: &[McRow]) -> String {
                     None => r.backend.name().to_string(),
                 },
                 threads(r.threads),
-                elements(r.paths as usize),
+                count(r.paths),
                 with_spread(rate(r.paths_per_s / 1e6), &r.timing, Spread::Percent),
                 format!("{:.6}", r.price),
                 format!("{:.6}", r.std_error),
@@ -1062,8 +1062,9 @@ pub(crate) fn new_table(header: &[&str]) -> Table {
     table
 }
 
-/// A count as a power of two where it is one ("2^25"), else in full.
-fn elements(n: usize) -> String {
+/// A size as the command line takes it: "2^25" for a power of two from 2^10 on (below, the
+/// number reads as easily), else the number in full.
+pub fn count(n: u64) -> String {
     if n.is_power_of_two() && n >= 1 << 10 {
         format!("2^{}", n.trailing_zeros())
     } else {

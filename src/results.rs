@@ -1375,8 +1375,25 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
-/// The label of a run given none: the host, the subcommand and its size, e.g.
-/// "node7 stream 2^25". `command` is the whole command line.
+/// The label of a run given none: the host, the command's words and the size it ran at, e.g.
+/// "node7 stream 2^25" (the one format; `crate::cli` gives the size a run was configured with,
+/// defaults included).
+pub fn label(hostname: &str, command: &str, size: Option<&str>) -> String {
+    let host = if hostname.is_empty() {
+        "host"
+    } else {
+        hostname
+    };
+    let mut label = format!("{host} {command}");
+    if let Some(s) = size {
+        label.push(' ');
+        label.push_str(s);
+    }
+    label.trim().to_string()
+}
+
+/// The label of a document that has none (version 1), from the command line it recorded: its
+/// words and the size flag given there (a default size is not recorded).
 pub fn default_label(hostname: &str, command: &str) -> String {
     // The flags that take no value; every other flag's next word is its value, not a command.
     const SWITCHES: [&str; 3] = ["--verbose", "--fail-on-regression", "--help"];
@@ -1400,17 +1417,7 @@ pub fn default_label(hostname: &str, command: &str) -> String {
             what.push(w);
         }
     }
-    let host = if hostname.is_empty() {
-        "host"
-    } else {
-        hostname
-    };
-    let mut label = format!("{host} {}", what.join(" "));
-    if let Some(s) = size {
-        label.push(' ');
-        label.push_str(s);
-    }
-    label.trim().to_string()
+    label(hostname, &what.join(" "), size)
 }
 
 #[cfg(test)]

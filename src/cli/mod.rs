@@ -32,7 +32,7 @@ use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
 use crate::machine::{Machine, allowed_cores};
 use crate::output::{self, OutputError, OutputFile};
 use crate::report::{self, human_bytes};
-use crate::results::{Document, Precision, command_line, default_label};
+use crate::results::{Document, Precision};
 use crate::runner::{Collected, Plan, plural};
 use crate::{say, tell};
 
@@ -431,6 +431,24 @@ impl Command {
     }
 }
 
+impl RankPlan {
+    /// The run's default label: the host, the command and the size it runs at, as configured
+    /// (a default size included: `node7 stream 2^25`).
+    fn label(&self, host: &str) -> String {
+        let size = ["size", "paths", "max-size"]
+            .into_iter()
+            .find_map(|flag| self.flags.get(flag)?.as_u64())
+            .map(report::count);
+        crate::results::label(host, &self.command, size.as_deref())
+    }
+}
+
+/// This run's default label (`--label` not given).
+fn run_label(host: &str) -> String {
+    PLAN.get()
+        .map_or_else(|| crate::results::label(host, "", None), |p| p.label(host))
+}
+
 /// A command's parsed flags by name (`mc-reps`), for [`RankPlan`].
 fn flags(args: &impl Serialize) -> Map<String, Value> {
     match serde_json::to_value(args) {
@@ -621,7 +639,7 @@ fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
         }
     }
     if let Some(out) = json {
-        let label = default_label(&machine.hostname, &command_line());
+        let label = run_label(&machine.hostname);
         let doc = Document {
             adapters,
             ..Document::new(machine, label, crate::cluster::world().info())
@@ -889,7 +907,7 @@ impl Outputs {
         let label = self
             .label
             .clone()
-            .unwrap_or_else(|| default_label(&machine.hostname, &command_line()));
+            .unwrap_or_else(|| run_label(&machine.hostname));
         Document {
             gpu: opened.backends.iter().find_map(|b| b.adapter()).cloned(),
             gpu_missing: opened.gpu_missing.clone(),
@@ -1158,4 +1176,30 @@ fn dedup(backends: &[BackendKind]) -> Vec<BackendKind> {
         }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default label is the host, the command and the size it runs at, defaults included,
+    /// as README says ("node7 stream 2^25").
+    #[test]
+    fn default_labels_name_the_size_run() {
+        let label = |args: &[&str]| {
+            let cli = Cli::try_parse_from(std::iter::once("hexpylot").chain(args.iter().copied()))
+                .unwrap();
+            cli.command.plan().label("node7")
+        };
+        assert_eq!(label(&["stream"]), "node7 stream 2^25");
+        assert_eq!(label(&["stream", "--size", "1000"]), "node7 stream 1000");
+        assert_eq!(label(&["mc", "--paths", "16Mi"]), "node7 mc 2^24");
+        assert_eq!(
+            label(&["compare", "--json", "x.json"]),
+            "node7 compare 2^25"
+        );
+        assert_eq!(label(&["sweep", "threads"]), "node7 sweep threads 2^25");
+        assert_eq!(label(&["sweep", "sizes"]), "node7 sweep sizes");
+        assert_eq!(label(&["devices"]), "node7 devices");
+    }
 }
