@@ -18,13 +18,13 @@ use cpu_kernels::stream::Stores;
 pub fn roofline_table(rows: &[RooflineRow]) -> String {
     let mut grid = Grid::new(vec![
         Column::text("backend"),
-        Column::shared_num("thr"),
-        Column::shared_num("n"),
+        Column::num("thr").shared(),
+        Column::num("n").shared(),
         Column::num("FMAs"),
         Column::num("FLOP/byte"),
         Column::num("GFLOP/s"),
         Column::num("GB/s"),
-        Column::shared_text("valid"),
+        Column::text("valid").shared(),
     ]);
     for r in rows {
         grid.row(vec![
@@ -86,11 +86,11 @@ pub fn transfer_table(rows: &[TransferRow]) -> String {
     let mut grid = Grid::new(vec![
         Column::text("transfer"),
         Column::num("size"),
-        Column::shared_num("reps"),
+        Column::num("reps").shared(),
         Column::num("GB/s"),
         Column::num("median µs"),
         Column::num("µs/dispatch"),
-        Column::shared_text("valid"),
+        Column::text("valid").shared(),
     ]);
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
@@ -166,7 +166,7 @@ pub fn transfer_csv(rows: &[TransferRow]) -> Result<Vec<u8>> {
 /// percentage per rate would not fit either (they are in the `--verbose` tables).
 pub fn compare_table(doc: &Document) -> String {
     let mut grid = Grid::new(vec![
-        Column::free("kernel"),
+        Column::text("kernel").free(),
         Column::num("engine"),
         Column::num("rayon"),
         Column::num("GPU"),
@@ -301,8 +301,8 @@ pub fn compare_csv(rows: &[CompareRow]) -> Result<Vec<u8>> {
 pub fn adapters_table(adapters: &[AdapterSummary], chosen: Option<usize>) -> String {
     let mut grid = Grid::new(vec![
         Column::text(""),
-        Column::free("adapter, driver"),
-        Column::shared_text("backend"),
+        Column::text("adapter, driver").free(),
+        Column::text("backend").shared(),
         Column::text("type"),
         Column::text("ts"),
         Column::text("f64"),
@@ -339,14 +339,14 @@ pub fn stream_table(rows: &[StreamRow]) -> String {
         vec![
             Column::text("kernel"),
             Column::text("backend"),
-            Column::shared_text("prec"),
-            Column::shared_num("thr"),
-            Column::shared_num("n"),
+            Column::text("prec").shared(),
+            Column::num("thr").shared(),
+            Column::num("n").shared(),
             Column::num("GB/s"),
             Column::num("best"),
             Column::text("stores"),
             Column::num("×rayon"),
-            Column::shared_text("valid"),
+            Column::text("valid").shared(),
         ],
     ));
     for r in rows {
@@ -426,7 +426,7 @@ fn scope_fields(scope: &Option<Scope>) -> [String; 4] {
 /// (the JSON and CSV hold it whole).
 fn scoped(ranked: bool, mut columns: Vec<Column>) -> Vec<Column> {
     if ranked {
-        columns.insert(2, Column::free("rank"));
+        columns.insert(2, Column::text("rank").free());
     }
     columns
 }
@@ -478,15 +478,15 @@ pub fn mc_table(rows: &[McRow]) -> String {
     let mut grid = Grid::new(scoped(
         ranked,
         vec![
-            Column::shared_text("option"),
+            Column::text("option").shared(),
             Column::text("backend"),
-            Column::shared_num("thr"),
-            Column::shared_num("paths"),
+            Column::num("thr").shared(),
+            Column::num("paths").shared(),
             Column::num("M paths/s"),
             Column::num("price"),
             Column::num("SE"),
             Column::num("z"),
-            Column::shared_text("valid"),
+            Column::text("valid").shared(),
         ],
     ));
     for r in rows {
@@ -691,7 +691,7 @@ fn describe_launch(l: &Launch) -> String {
 
 /// The machine, one fact per line; the CPU lists as ranges ("0-55,112-167"), as /sys writes them.
 pub fn machine_table(m: &Machine) -> String {
-    let mut grid = Grid::new(vec![Column::text(""), Column::free("")]);
+    let mut grid = Grid::new(vec![Column::text(""), Column::text("").free()]);
     let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
     grid.row(vec!["CPU".to_string(), m.cpu_model.clone()]);
     grid.row(vec!["logical CPUs".to_string(), m.logical_cpus.to_string()]);
@@ -885,25 +885,17 @@ impl Column {
         }
     }
 
-    fn shared_text(header: &'static str) -> Self {
+    /// A column left out, into the note, when every row holds the same value.
+    fn shared(self) -> Self {
         Column {
             shared: true,
-            ..Column::text(header)
+            ..self
         }
     }
 
-    fn shared_num(header: &'static str) -> Self {
-        Column {
-            shared: true,
-            ..Column::num(header)
-        }
-    }
-
-    fn free(header: &'static str) -> Self {
-        Column {
-            free: true,
-            ..Column::text(header)
-        }
+    /// Free text, cut to fit.
+    fn free(self) -> Self {
+        Column { free: true, ..self }
     }
 }
 

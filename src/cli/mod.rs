@@ -995,12 +995,8 @@ fn render(
         for line in report::compare_details(&doc.compare)
             .into_iter()
             .chain(report::checks(&doc))
+            .chain(report::launches(&doc))
         {
-            say!("{line}");
-        }
-    }
-    if outputs.verbose {
-        for line in report::launches(&doc) {
             say!("{line}");
         }
     } else if let Some(line) = report::launch_summary(&doc) {
