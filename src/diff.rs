@@ -15,11 +15,10 @@ use std::path::Path;
 use cpu_kernels::stream::Stores;
 use serde::Serialize;
 
-use crate::report::count;
-use crate::results::{
+use crate::model::{
     BUSY_LOAD_PER_CORE, Document, McRow, RooflineRow, StreamRow, Timing, stores_name,
 };
-use crate::runner::plural;
+use crate::text::{count, plural};
 
 /// Loads per allowed core further apart than this make the runs' conditions differ even where
 /// both were busy: half a runnable task per core more takes a share of every core's time, which

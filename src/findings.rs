@@ -3,14 +3,11 @@
 //! saturates within the measured points; arrays that fit a cache are named as such, and a curve
 //! of fewer than [`MIN_POINTS`] thread counts concludes nothing.
 
-use crate::backend::BackendKind;
-use crate::kernels::StreamKernel;
-use crate::machine::Machine;
-use crate::results::{
-    BackendScaling, Ceiling, McRow, MemoryLevel, MemoryWall, Scaling, StreamRow, Sweep, SweepKind,
-    TransferKind, TransferRow,
+use crate::model::{
+    BackendKind, BackendScaling, Ceiling, Machine, McRow, MemoryLevel, MemoryWall, Scaling,
+    StreamKernel, StreamRow, Sweep, SweepKind, TransferKind, TransferRow,
 };
-use crate::runner::plural;
+use crate::text::plural;
 
 /// Thread counts a curve needs before it can be said to flatten (the first two points only give
 /// a slope).
@@ -421,8 +418,8 @@ fn human(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::Cache;
-    use crate::results::{Precision, Timing};
+    use crate::model::Cache;
+    use crate::model::{Precision, Timing};
 
     /// A machine with 1 MiB of L2 per core and a 32 MiB L3 shared by 16 cores.
     fn machine() -> Machine {

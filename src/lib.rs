@@ -3,7 +3,8 @@
 //! validated against gold values, every number measured.
 //!
 //! - [`engine`]: the lock-free CPU engine.
-//! - [`kernels`]: each kernel described once (bytes, flops, gold check, CPU dispatch).
+//! - [`model`]: the floor: the shared vocabulary, each kernel described once (bytes, flops, gold
+//!   check, CPU dispatch), the rows and the document. [`text`]: counts, sizes and bytes in words.
 //! - [`backend`]: the interface every programming model implements, and the engine, rayon and GPU backends.
 //! - [`bench`](mod@bench): the one harness: timing, validation, rows.
 //! - [`gpu`]: the wgpu context and the GPU runners. [`chart`]: PNG charts from result files.
@@ -26,10 +27,10 @@ pub mod engine;
 pub mod findings;
 pub mod gpu;
 pub mod input;
-pub mod kernels;
 pub mod machine;
+pub mod model;
 pub mod output;
 pub mod report;
-pub mod results;
 pub mod runner;
 pub mod signals;
+pub mod text;

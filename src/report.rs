@@ -6,13 +6,12 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 
-use crate::backend::BackendKind;
-use crate::gpu::AdapterSummary;
-use crate::machine::Machine;
-use crate::results::{
-    BUSY_LOAD_PER_CORE, CompareRow, Document, Launch, McRow, NOISY_CV, Reduction, RooflineRow,
-    Scope, StreamRow, Timing, TransferRow, Unit, store_kind_name,
+use crate::model::{
+    AdapterSummary, BUSY_LOAD_PER_CORE, BackendKind, CompareRow, Document, Launch, Machine, McRow,
+    NOISY_CV, Reduction, RooflineRow, Scope, Shape, StreamRow, Timing, TransferRow, Unit,
+    store_kind_name,
 };
+use crate::text::{count, human_bytes};
 use cpu_kernels::stream::Stores;
 
 pub fn roofline_table(rows: &[RooflineRow]) -> String {
@@ -229,7 +228,7 @@ pub fn compare_details(rows: &[CompareRow]) -> Vec<String> {
 }
 
 /// The timings behind a compare row's engine, rayon and GPU rates: the job rows of its kernel,
-/// or of its option and dates (and GPU path), as [`crate::runner::mc_label`] names them.
+/// or of its option and dates (and GPU path), as [`crate::model::mc_label`] names them.
 fn compare_timings<'a>(doc: &'a Document, row: &CompareRow) -> [Option<&'a Timing>; 3] {
     [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu].map(|b| match row.unit {
         Unit::GBs => doc
@@ -241,7 +240,7 @@ fn compare_timings<'a>(doc: &'a Document, row: &CompareRow) -> [Option<&'a Timin
             .mc
             .iter()
             .find(|r| {
-                let label = crate::runner::mc_label(r.option, r.steps, r.gpu_path);
+                let label = crate::model::mc_label(r.option, r.steps, r.gpu_path);
                 r.is_job_row()
                     && r.backend == b
                     && (row.kernel == label
@@ -494,7 +493,7 @@ pub fn mc_table(rows: &[McRow]) -> String {
             &r.scope,
             ranked,
             vec![
-                crate::runner::mc_label(r.option, r.steps, None),
+                crate::model::mc_label(r.option, r.steps, None),
                 match r.gpu_path {
                     Some(p) => format!("{} {}", r.backend.name(), p.name()),
                     None => r.backend.name().to_string(),
@@ -654,7 +653,7 @@ fn gain(l: &Launch) -> Option<f64> {
             .find(|p| p.shape == shape)
             .and_then(|p| p.best_s)
     };
-    match (time(l.shape), time(crate::gpu::launch::DEFAULT_SHAPE)) {
+    match (time(l.shape), time(Shape::DEFAULT)) {
         (Some(best), Some(default)) if best > 0.0 => Some(default / best),
         _ => None,
     }
@@ -825,18 +824,6 @@ pub fn caveats(doc: &Document) -> Vec<String> {
         ));
     }
     lines
-}
-
-/// Bytes in binary units, one decimal: "4.0 KiB", "1.0 GiB".
-pub(crate) fn human_bytes(bytes: u128) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", units[unit])
 }
 
 /// The widest a table may be: 100 columns, or the terminal's `$COLUMNS` when wider (read once).
@@ -1052,16 +1039,6 @@ pub(crate) fn new_table(header: &[&str]) -> Table {
         table.set_header(header.to_vec());
     }
     table
-}
-
-/// A size as the command line takes it: "2^25" for a power of two from 2^10 on (below, the
-/// number reads as easily), else the number in full.
-pub fn count(n: u64) -> String {
-    if n.is_power_of_two() && n >= 1 << 10 {
-        format!("2^{}", n.trailing_zeros())
-    } else {
-        n.to_string()
-    }
 }
 
 /// CPU threads, or "-" for the GPU.

@@ -13,12 +13,14 @@
 use cpu_kernels::mc;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendKind, RngAgreement};
+use crate::backend::{Backend, RngAgreement};
 use crate::bench::{McConfig, RooflineConfig, StreamConfig, run_mc, run_roofline, run_stream};
 use crate::cluster;
-use crate::results::{
-    Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, Scope, StreamRow, Unit,
+use crate::model::{
+    BackendKind, Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, Scope, StreamRow,
+    Unit,
 };
+use crate::text::plural;
 
 /// The GPU mirror's price may differ from the CPU's by this fraction of one standard error. Both
 /// price the very same paths; what differs is the f32 rounding of the GPU's `sqrt` and FMA
@@ -305,7 +307,7 @@ impl Collected {
     /// this run) replace the best stream rate of the run as each device's bandwidth ceiling.
     pub fn compare_rows(
         &self,
-        kernels: &[crate::kernels::StreamKernel],
+        kernels: &[crate::model::StreamKernel],
         options: &[McConfig],
         ceilings: &[Ceiling],
     ) -> Vec<CompareRow> {
@@ -333,7 +335,7 @@ impl Collected {
         rows
     }
 
-    fn stream_row(&self, kernel: crate::kernels::StreamKernel, ceilings: &[Ceiling]) -> CompareRow {
+    fn stream_row(&self, kernel: crate::model::StreamKernel, ceilings: &[Ceiling]) -> CompareRow {
         let find = |b: BackendKind| {
             self.stream
                 .iter()
@@ -367,7 +369,7 @@ impl Collected {
             (Some(e), Some(g)) => {
                 let agrees = e.valid && g.valid;
                 let short = match g.max_rel_err {
-                    Some(err) if kernel == crate::kernels::StreamKernel::Dot => {
+                    Some(err) if kernel == crate::model::StreamKernel::Dot => {
                         format!("{}, {err:.0e}", yes(agrees))
                     }
                     Some(err) => format!("{}, {} ulp", yes(agrees), ulps(err, g.precision)),
@@ -419,7 +421,7 @@ impl Collected {
 
     /// One row per GPU path (one row where no GPU ran).
     fn mc_rows(&self, cfg: &McConfig) -> Vec<CompareRow> {
-        let option = crate::kernels::OptionKind::of(cfg.params.payoff);
+        let option = crate::model::OptionKind::of(cfg.params.payoff);
         let this = |r: &&McRow| {
             r.option == option
                 && r.steps == cfg.params.steps
@@ -435,25 +437,15 @@ impl Collected {
             .filter(|r| r.backend.is_offload())
             .collect();
         if gpus.is_empty() {
-            let label = mc_label(option, cfg.params.steps, None);
+            let label = crate::model::mc_label(option, cfg.params.steps, None);
             return vec![mc_compare_row(label, engine, rayon, None)];
         }
         gpus.into_iter()
             .map(|g| {
-                let label = mc_label(option, cfg.params.steps, g.gpu_path);
+                let label = crate::model::mc_label(option, cfg.params.steps, g.gpu_path);
                 mc_compare_row(label, engine, rayon, Some(g))
             })
             .collect()
-    }
-}
-
-/// A Monte Carlo compare row's name: "asian-call 52 steps", and the GPU path where one ran
-/// (", native"). The compare table finds each row's measurements again by it.
-pub fn mc_label(option: crate::kernels::OptionKind, steps: u32, path: Option<GpuPath>) -> String {
-    let label = format!("{} {}", option.name(), plural(steps as usize, "step"));
-    match path {
-        Some(p) => format!("{label}, {}", p.name()),
-        None => label,
     }
 }
 
@@ -579,15 +571,6 @@ fn ulps(rel_err: f64, precision: Precision) -> String {
         Precision::F64 => f64::EPSILON,
     };
     format!("{}", (rel_err / eps).ceil())
-}
-
-/// "1 thread", "2 threads".
-pub fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 fn threads_suffix(threads: usize) -> String {

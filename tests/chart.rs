@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::{hexpylot, refused};
 use hexpylot::chart::{ChartError, HEIGHT, WIDTH, Written, render};
-use hexpylot::results::ReadError;
+use hexpylot::model::ReadError;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

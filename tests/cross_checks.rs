@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use hexpylot::backend::BackendKind;
-use hexpylot::results::{Document, GpuPath, McRow, Scope};
+use hexpylot::model::{BackendKind, Document, GpuPath, McRow, Scope};
 use hexpylot::runner::{Collected, PRICE_TOLERANCE_SE};
 
 fn rows() -> Vec<McRow> {

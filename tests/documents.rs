@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use hexpylot::results::Document;
+use hexpylot::model::Document;
 use serde_json::{Value, json};
 
 mod common;

@@ -6,13 +6,13 @@
 //! lavapipe installed), where a missing adapter fails them.
 
 use cpu_kernels::roofline::roofline_gold;
-use hexpylot::backend::{Backend, BackendKind, Setup};
+use hexpylot::backend::{Backend, Setup};
 use hexpylot::bench::{StreamConfig, run_stream};
 use hexpylot::gpu::{GpuContext, GpuError, RooflineGpu, STAGING_BYTES, StreamGpu};
-use hexpylot::kernels::{
-    Element, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay,
+use hexpylot::model::{
+    BackendKind, Element, Family, INIT_A, INIT_B, INIT_C, SCALAR, Shape, StorePolicy, StreamKernel,
+    gold_replay,
 };
-use hexpylot::results::{Family, Shape};
 
 mod common;
 use common::{hexpylot, run_json};
@@ -25,6 +25,7 @@ fn gpu() -> Option<Box<dyn Backend>> {
     let setup = Setup {
         cores: &[],
         adapter: None,
+        local_rank: 0,
         gpu_tune: hexpylot::gpu::Tuning::Auto,
     };
     match BackendKind::Gpu.create(&setup) {
@@ -95,7 +96,7 @@ fn arrays_larger_than_one_binding_window() {
     };
     assert_valid(&mut *b, &cfg, false);
     // Each width past the window, with the most items per invocation (the grid-stride loop).
-    let ctx = GpuContext::new(None).expect("adapter");
+    let ctx = GpuContext::new(None, 0).expect("adapter");
     let mut gpu = StreamGpu::new(&ctx).expect("stream kernels");
     for width in [1, 2, 4] {
         let shape = Shape {
@@ -154,11 +155,11 @@ fn run_at_shape<T: Element>(ctx: &GpuContext, gpu: &mut StreamGpu, n: usize, sha
 /// sizes with ragged vectors (n mod 4 = 1, 2, 3) and partial workgroups.
 #[test]
 fn every_launch_shape_validates() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    let ctx = GpuContext::new(None).expect("adapter");
+    let ctx = GpuContext::new(None, 0).expect("adapter");
     let mut gpu = StreamGpu::new(&ctx).expect("stream kernels");
     let mut shapes = gpu.space::<f64>(&ctx, Family::Dot).shapes();
     shapes.extend(gpu.space::<f64>(&ctx, Family::Stream).shapes());
@@ -188,7 +189,7 @@ fn sizes_past_the_buffer_limit_are_refused() {
 
 #[test]
 fn compare_runs_end_to_end_and_the_gpu_agrees() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
@@ -293,7 +294,7 @@ fn compare_runs_end_to_end_and_the_gpu_agrees() {
 /// `--gpu-tune off`: every GPU row runs the default shape, unprobed.
 #[test]
 fn gpu_tune_off_runs_the_default_shape() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
@@ -339,7 +340,7 @@ fn gpu_tune_off_runs_the_default_shape() {
 /// tests/gpu_montecarlo.rs for why 1% holds), the native path with its path error recorded.
 #[test]
 fn mc_on_the_gpu_agrees_with_the_engine() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
@@ -431,7 +432,7 @@ fn a_missing_gpu_leaves_the_cpu_side_running() {
 
 #[test]
 fn devices_lists_the_adapters_and_marks_the_one_used() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
@@ -464,11 +465,11 @@ fn devices_lists_the_adapters_and_marks_the_one_used() {
 /// all undergo the same operations.
 #[test]
 fn roofline_matches_the_cpu_within_fma_splitting() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    let ctx = GpuContext::new(None).expect("adapter");
+    let ctx = GpuContext::new(None, 0).expect("adapter");
     let mut gpu = RooflineGpu::new(&ctx).expect("pipeline");
     let (alpha, beta) = (0.999_f32, 1e-3_f32);
     // Every shape the tuner may pick, at sizes that leave ragged vectors and partial groups.
@@ -507,11 +508,11 @@ fn roofline_matches_the_cpu_within_fma_splitting() {
 /// empty one.
 #[test]
 fn downloads_of_any_size_reuse_one_staging_buffer() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    let ctx = GpuContext::new(None).expect("adapter");
+    let ctx = GpuContext::new(None, 0).expect("adapter");
     let n = (2 * STAGING_BYTES / 4) as usize + 5;
     let data: Vec<u32> = (0..n as u32)
         .map(|i| i.wrapping_mul(0x9E37_79B9) ^ 0x5555_5555)
@@ -554,7 +555,7 @@ fn sweep_json(args: &[&str]) -> serde_json::Value {
 /// break-even finding, and a ceiling fitted per device.
 #[test]
 fn sweeps_include_the_gpu() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
@@ -597,7 +598,7 @@ fn sweeps_include_the_gpu() {
 /// CPU as in f32.
 #[test]
 fn compare_in_f64_runs_the_gpu_where_it_can() {
-    if GpuContext::new(None).is_err() && !required() {
+    if GpuContext::new(None, 0).is_err() && !required() {
         eprintln!("skipped: no GPU adapter");
         return;
     }

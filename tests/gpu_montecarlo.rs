@@ -9,16 +9,15 @@ use std::time::Instant;
 
 use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 use cpu_kernels::philox::philox4x32_10;
-use hexpylot::gpu::launch::DEFAULT_SHAPE;
 use hexpylot::gpu::{
     GpuContext, GpuError, McGpu, Multiply, NATIVE_DRAW_ERROR, NORMAL_ULPS, native_path_error,
     ulp_distance,
 };
-use hexpylot::results::{GpuPath, Shape};
+use hexpylot::model::{GpuPath, Shape};
 
 fn context() -> Option<GpuContext> {
     let required = hexpylot::gpu::required().unwrap();
-    match GpuContext::new(None) {
+    match GpuContext::new(None, 0) {
         Ok(ctx) => Some(ctx),
         Err(e @ GpuError::NoAdapter { .. }) if !required => {
             eprintln!("skipped: {e} (set HEXPYLOT_REQUIRE_GPU=1 to fail instead)");
@@ -340,8 +339,8 @@ fn prices_like_the_cpu(ctx: &GpuContext, mc: &mut McGpu) {
     ] {
         let label = format!("{path:?} {payoff:?}, {steps} steps");
         let p = params(payoff, 100.0, steps, 2024);
-        let (gpu, _) = mc.simulate(ctx, &p, paths, DEFAULT_SHAPE).unwrap();
-        let on = (&gpu, path, DEFAULT_SHAPE);
+        let (gpu, _) = mc.simulate(ctx, &p, paths, Shape::DEFAULT).unwrap();
+        let on = (&gpu, path, Shape::DEFAULT);
         let (price, se) = agree(&label, on, &cpu_sums(&p, paths), &p);
         let exact = mc::closed_form(&p);
         let (reference, reference_se) = match csv_kind {
@@ -409,11 +408,11 @@ fn every_shape_ragged_counts_grid_stride_and_determinism() {
             agree(&label, (&sums, path, shape), &cpu, &p);
         }
         // Zero paths: nothing summed, nothing failed.
-        let zero = full.simulate(&ctx, &p, 0, DEFAULT_SHAPE).unwrap().0;
+        let zero = full.simulate(&ctx, &p, 0, Shape::DEFAULT).unwrap().0;
         assert_eq!(zero, McSums::default());
         let none = McParams { steps: 0, ..p };
         assert!(matches!(
-            full.simulate(&ctx, &none, 16, DEFAULT_SHAPE),
+            full.simulate(&ctx, &none, 16, Shape::DEFAULT),
             Err(GpuError::Limit(_))
         ));
     }
@@ -429,13 +428,13 @@ fn european_call_throughput() {
     let cpu = cpu_sums(&p, paths);
     for mut mc in kernels {
         let path = mc.path();
-        let (warm, _) = mc.simulate(&ctx, &p, paths, DEFAULT_SHAPE).unwrap();
+        let (warm, _) = mc.simulate(&ctx, &p, paths, Shape::DEFAULT).unwrap();
         let start = Instant::now();
-        let (sums, time) = mc.simulate(&ctx, &p, paths, DEFAULT_SHAPE).unwrap();
+        let (sums, time) = mc.simulate(&ctx, &p, paths, Shape::DEFAULT).unwrap();
         let host_s = start.elapsed().as_secs_f64();
         assert_eq!(warm, sums);
         let label = format!("{path:?} european call, 2^22 paths");
-        agree(&label, (&sums, path, DEFAULT_SHAPE), &cpu, &p);
+        agree(&label, (&sums, path, Shape::DEFAULT), &cpu, &p);
         println!(
             "{label} on {}: kernel {:.1} M paths/s, end to end {:.1} M paths/s",
             ctx.summary().name,
@@ -454,19 +453,19 @@ fn workgroup_shares_merge_to_the_whole_grid() {
     let p = params(Payoff::EuropeanCall, 100.0, 1, 7);
     for mut mc in kernels {
         for paths in [2u64, 4097, 1_000_003] {
-            let (whole, _) = mc.simulate(&ctx, &p, paths, DEFAULT_SHAPE).unwrap();
-            let grid = mc.grid(paths, DEFAULT_SHAPE);
+            let (whole, _) = mc.simulate(&ctx, &p, paths, Shape::DEFAULT).unwrap();
+            let grid = mc.grid(paths, Shape::DEFAULT);
             for parts in [2u32, 3, 7] {
                 let mut pieces = Vec::new();
                 for k in 0..parts {
                     let range = grid * k / parts..grid * (k + 1) / parts;
                     let (mine, _) = mc
-                        .simulate_groups(&ctx, &p, paths, range.clone(), DEFAULT_SHAPE)
+                        .simulate_groups(&ctx, &p, paths, range.clone(), Shape::DEFAULT)
                         .unwrap();
                     assert_eq!(mine.len(), range.len(), "one piece per workgroup");
                     pieces.extend(mine);
                 }
-                let merged = hexpylot::backend::merged(&pieces);
+                let merged = cpu_kernels::mc::McSums::merged(&pieces);
                 assert_eq!(
                     merged,
                     whole,

@@ -5,11 +5,11 @@
 use core_affinity::CoreId;
 use cpu_kernels::mc::{McParams, Payoff};
 use cpu_kernels::stream::Stores;
-use hexpylot::backend::{Backend, BackendKind, Setup};
+use hexpylot::backend::{Backend, Setup};
 use hexpylot::bench::{McConfig, StreamConfig, run_mc, run_stream};
 use hexpylot::engine::Engine;
-use hexpylot::kernels::{StorePolicy, StreamKernel};
 use hexpylot::machine::allowed_cores;
+use hexpylot::model::{BackendKind, StorePolicy, StreamKernel};
 use proptest::prelude::*;
 
 /// `threads` cores, wrapping round the machine's (oversubscribed on a 2-core box, which is the point:
@@ -24,6 +24,7 @@ fn backend(kind: BackendKind, threads: usize) -> Box<dyn Backend> {
     let setup = Setup {
         cores: &cores,
         adapter: None,
+        local_rank: 0,
         gpu_tune: hexpylot::gpu::Tuning::Auto,
     };
     kind.create(&setup).expect("backend starts")

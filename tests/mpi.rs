@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hexpylot::results::Document;
+use hexpylot::model::Document;
 use serde_json::Value;
 
 mod common;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use hexpylot::results::{Document, SCHEMA_VERSION};
+use hexpylot::model::{Document, SCHEMA_VERSION};
 
 mod common;
 use common::{hexpylot, refused};

@@ -3,13 +3,11 @@
 
 use cpu_kernels::mc::Payoff;
 use cpu_kernels::stream::Stores;
-use hexpylot::backend::BackendKind;
-use hexpylot::gpu::{AdapterSummary, LimitsSummary};
-use hexpylot::kernels::{OptionKind, StreamKernel};
-use hexpylot::machine::{Cache, Machine};
+use hexpylot::model::*;
+use hexpylot::model::{
+    AdapterSummary, BackendKind, Cache, LimitsSummary, Machine, OptionKind, Scope, StreamKernel,
+};
 use hexpylot::report;
-use hexpylot::results::Scope;
-use hexpylot::results::*;
 
 /// A noisy spread: the widest spread cell.
 fn timing() -> Timing {

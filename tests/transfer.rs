@@ -5,7 +5,7 @@
 //! Without an adapter the measuring test prints a note and passes, unless
 //! `HEXPYLOT_REQUIRE_GPU=1`, where the binary itself exits 1 for the missing GPU.
 
-use hexpylot::results::Document;
+use hexpylot::model::Document;
 
 mod common;
 use common::{hexpylot, refused};
@@ -61,7 +61,7 @@ fn every_size_and_way_is_measured_and_validated() {
         .collect();
     assert_eq!(transfers.len(), sizes.len() * 3);
     for bytes in &sizes {
-        for kind in hexpylot::results::TransferKind::TRANSFERS {
+        for kind in hexpylot::model::TransferKind::TRANSFERS {
             let row = transfers
                 .iter()
                 .find(|r| r.kind == kind && r.bytes == *bytes)

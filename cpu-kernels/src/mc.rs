@@ -159,6 +159,15 @@ impl McSums {
         self.count += other.count;
     }
 
+    /// `pieces` merged in order: the sums of the range they cover.
+    pub fn merged(pieces: &[McSums]) -> McSums {
+        let mut total = McSums::default();
+        for p in pieces {
+            total.merge(p);
+        }
+        total
+    }
+
     /// `(price, std_error)`: the mean payoff and `sqrt(sample variance / count)`, both times
     /// `discount`. The sample variance uses `count − 1`; with fewer than two paths the standard
     /// error is NaN (and with none the price too).

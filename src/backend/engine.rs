@@ -10,11 +10,11 @@ use cpu_kernels::roofline::roofline;
 use cpu_kernels::stream::Stores;
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, McTask, MonteCarlo, Ran, Roofline, Slot, Stream,
-    no_arrays, simulate_batched,
+    ArrayStore, Arrays, Backend, McTask, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
+    simulate_batched,
 };
 use crate::engine::{Engine, SharedArray};
-use crate::kernels::StreamKernel;
+use crate::model::{BackendKind, StreamKernel};
 
 pub struct EngineBackend {
     engine: Engine,

@@ -10,15 +10,13 @@ use cpu_kernels::philox::philox4x32_10;
 use cpu_kernels::stream::Stores;
 
 use super::{
-    Backend, BackendKind, EndToEnd, MonteCarlo, Output, Ran, RngAgreement, Roofline, Stream,
-    no_arrays,
+    Backend, EndToEnd, MonteCarlo, Output, Ran, RngAgreement, Roofline, Stream, no_arrays,
 };
 use crate::gpu::{
     GpuArrays, GpuContext, GpuError, McGpu, Multiply, NORMAL_ULPS, RooflineArray, RooflineGpu,
     Space, StreamGpu, Tuning, native_path_error, ulp_distance,
 };
-use crate::kernels::{Element, StreamKernel};
-use crate::results::{Family, GpuPath, Launch, Precision, Shape};
+use crate::model::{BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel};
 
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -85,9 +83,10 @@ struct Shapes {
 
 impl GpuBackend {
     /// Builds the context (adapter `wanted`, or the preferred one) and the modules, once;
-    /// `tuning` says whether the harness probes launch shapes.
-    pub fn new(wanted: Option<&str>, tuning: Tuning) -> Result<Self, GpuError> {
-        let ctx = GpuContext::new(wanted)?;
+    /// `tuning` says whether the harness probes launch shapes; `local_rank` picks an MPI
+    /// rank's GPU among its host's.
+    pub fn new(wanted: Option<&str>, local_rank: usize, tuning: Tuning) -> Result<Self, GpuError> {
+        let ctx = GpuContext::new(wanted, local_rank)?;
         let stream = StreamGpu::new(&ctx)?;
         let mc = [
             McGpu::new(&ctx, GpuPath::Mirror, Multiply::Halves)?,
@@ -383,7 +382,7 @@ impl Backend for GpuBackend {
         0
     }
 
-    fn adapter(&self) -> Option<&crate::gpu::AdapterSummary> {
+    fn adapter(&self) -> Option<&crate::model::AdapterSummary> {
         Some(self.ctx.summary())
     }
 

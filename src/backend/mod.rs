@@ -9,16 +9,13 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use anyhow::Result;
-use clap::ValueEnum;
 use core_affinity::CoreId;
 use cpu_kernels::mc::{self, McParams, McSums};
 use cpu_kernels::stream::{Stores, dot_relative_error_bound};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::SharedArray;
 use crate::gpu::{Space, Tuning};
-use crate::kernels::{Element, StreamKernel};
-use crate::results::{Family, GpuPath, Launch, Precision, Shape};
+use crate::model::{BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel};
 
 pub use engine::EngineBackend;
 pub use gpu::GpuBackend;
@@ -186,7 +183,7 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     /// CPU threads; 0 for the GPU.
     fn threads(&self) -> usize;
     /// The GPU adapter, for GPU backends.
-    fn adapter(&self) -> Option<&crate::gpu::AdapterSummary> {
+    fn adapter(&self) -> Option<&crate::model::AdapterSummary> {
         None
     }
     /// Whether the backend computes in its own memory, so that data must be moved there and back
@@ -214,60 +211,30 @@ pub trait Backend: Stream<f32> + Stream<f64> + MonteCarlo + Roofline {
     }
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// The HexPylot engine: persistent pinned workers, barrier-separated phases.
-    Engine,
-    /// A rayon thread pool of the same size, pinned.
-    Rayon,
-    /// WGSL compute shaders through wgpu.
-    Gpu,
-}
-
 /// What building a backend needs.
-impl std::fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 pub struct Setup<'a> {
     /// One CPU thread per entry.
     pub cores: &'a [CoreId],
     /// A substring of the GPU adapter's name; the preferred adapter when `None`.
     pub adapter: Option<&'a str>,
+    /// This process's rank among the job's ranks on its host (0 for one process): the GPU it
+    /// takes among the host's.
+    pub local_rank: usize,
     /// Whether the GPU's launch shapes are probed (`--gpu-tune`).
     pub gpu_tune: Tuning,
 }
 
 impl BackendKind {
-    /// Whether the backend computes on an offload device, in memory of its own, rather than on
-    /// the CPU's cores: what every cross-check, finding, table and chart asks of a row, answered
-    /// here once, so that a second offload backend is never taken for a CPU.
-    pub fn is_offload(self) -> bool {
-        match self {
-            BackendKind::Engine | BackendKind::Rayon => false,
-            BackendKind::Gpu => true,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Engine => "engine",
-            BackendKind::Rayon => "rayon",
-            BackendKind::Gpu => "gpu",
-        }
-    }
-
     /// Builds the backend: threads spawned and pinned, or the GPU context and pipelines.
     pub fn create(self, setup: &Setup<'_>) -> Result<Box<dyn Backend>> {
         Ok(match self {
             BackendKind::Engine => Box::new(EngineBackend::new(setup.cores)?),
             BackendKind::Rayon => Box::new(RayonBackend::new(setup.cores)?),
-            BackendKind::Gpu => Box::new(GpuBackend::new(setup.adapter, setup.gpu_tune)?),
+            BackendKind::Gpu => Box::new(GpuBackend::new(
+                setup.adapter,
+                setup.local_rank,
+                setup.gpu_tune,
+            )?),
         })
     }
 }
@@ -435,15 +402,6 @@ pub(crate) fn simulate_batched(
     Ok(())
 }
 
-/// `pieces` merged in order: the sums of the range they cover.
-pub fn merged(pieces: &[McSums]) -> McSums {
-    let mut total = McSums::default();
-    for p in pieces {
-        total.merge(p);
-    }
-    total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,7 +420,7 @@ mod tests {
         ] {
             let p = McParams {
                 steps,
-                ..crate::kernels::reference_option(payoff, steps, 5)
+                ..crate::model::reference_option(payoff, steps, 5)
             };
             let mut want = McSums::default();
             for block in 0..mc::block_count(paths) {
@@ -496,7 +454,7 @@ mod tests {
                     }
                     assert_eq!(pieces.len(), blocks);
                     assert_eq!(
-                        merged(&pieces),
+                        McSums::merged(&pieces),
                         want,
                         "{payoff:?} {paths} {steps} on {threads} threads, {ranks} ranks"
                     );

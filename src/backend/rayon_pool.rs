@@ -14,11 +14,11 @@ use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::{
-    ArrayStore, Arrays, Backend, BackendKind, McTask, MonteCarlo, Ran, Roofline, Slot, Stream,
-    no_arrays, simulate_batched,
+    ArrayStore, Arrays, Backend, McTask, MonteCarlo, Ran, Roofline, Slot, Stream, no_arrays,
+    simulate_batched,
 };
 use crate::engine::SharedArray;
-use crate::kernels::StreamKernel;
+use crate::model::{BackendKind, StreamKernel};
 
 pub struct RayonBackend {
     pool: ThreadPool,

@@ -7,13 +7,12 @@ use anyhow::Result;
 use cpu_kernels::mc::{self, McParams, McSums, Payoff};
 
 use super::Progress;
-use crate::backend::{Backend, merged};
+use crate::backend::Backend;
 use crate::cluster;
 use crate::gpu::launch::{self, Target};
-use crate::kernels::OptionKind;
-use crate::results::Scope;
-use crate::results::{
-    CheckMethod, Family, GpuPath, Launch, Market, McRow, Precision, Shape, Sums, Timing,
+use crate::model::{
+    CheckMethod, Family, GpuPath, Launch, Market, McRow, OptionKind, Precision, Scope, Shape, Sums,
+    Timing,
 };
 
 /// A price further than this many standard errors from its reference is wrong, not unlucky
@@ -105,7 +104,7 @@ pub fn run_mc(
         ..measured.row(backend, cfg, path, scope)
     };
     let mut rows = Vec::new();
-    let own = merged(&pieces);
+    let own = McSums::merged(&pieces);
     // A rank whose share has no path (more ranks than blocks, or than GPU workgroups) prices
     // nothing of its own.
     if own.count > 0 {
@@ -129,7 +128,7 @@ pub fn run_mc(
         let every = cluster.gather(&mine);
         if cluster.is_root() {
             let pieces: Vec<McSums> = every.into_iter().flatten().map(McSums::from).collect();
-            let sums = merged(&pieces);
+            let sums = McSums::merged(&pieces);
             let mut job = row(
                 cfg,
                 Measured {
@@ -275,7 +274,7 @@ impl McTarget<'_> {
             &mut |_| {},
         )?;
         Ok((
-            merged(&pieces),
+            McSums::merged(&pieces),
             ran.kernel_s.unwrap_or(start.elapsed().as_secs_f64()),
         ))
     }

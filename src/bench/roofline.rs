@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::Progress;
 use crate::backend::Backend;
 use crate::gpu::launch::{self, Target};
-use crate::results::{Ceiling, Family, Launch, MemoryLevel, Precision, RooflineRow, Shape, Timing};
+use crate::model::{Ceiling, Family, Launch, MemoryLevel, Precision, RooflineRow, Shape, Timing};
 use anyhow::Result;
 use cpu_kernels::roofline::{roofline_bytes, roofline_flops, roofline_gold};
 
@@ -173,7 +173,7 @@ mod tests {
     fn row(intensity: f64, gflops: f64) -> RooflineRow {
         let median_s = 1.0;
         RooflineRow {
-            backend: crate::backend::BackendKind::Engine,
+            backend: crate::model::BackendKind::Engine,
             threads: 2,
             n: 1,
             precision: Precision::F32,

@@ -10,10 +10,10 @@ use cpu_kernels::stream::Stores;
 use super::Progress;
 use crate::backend::{Backend, Output, Stream};
 use crate::gpu::launch::{self, Target};
-use crate::kernels::{
-    Element, Gold, INIT_A, INIT_B, INIT_C, SCALAR, StorePolicy, StreamKernel, gold_replay, passes,
+use crate::model::{
+    Element, Family, Gold, INIT_A, INIT_B, INIT_C, Launch, SCALAR, Shape, StorePolicy, StoreProbe,
+    StreamKernel, StreamRow, Timing, gold_replay, passes,
 };
-use crate::results::{Family, Launch, Shape, StoreProbe, StreamRow, Timing};
 
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
@@ -21,7 +21,7 @@ pub struct StreamConfig {
     /// Repetitions including the dropped warm-up (at least 2).
     pub reps: usize,
     /// Kernels to run, in classic order, each once per repetition of its pass (see
-    /// [`crate::kernels::passes`]).
+    /// [`crate::model::passes`]).
     pub kernels: Vec<StreamKernel>,
     /// How backends that choose their store kind (the CPU's) choose it.
     pub stores: StorePolicy,
@@ -206,7 +206,7 @@ fn with_job_rows(mut rows: Vec<StreamRow>, times: &[Vec<f64>], elem: usize) -> V
             kernel_s: row.kernel_s.map(|_| timing.median_s),
             end_to_end_s: None,
             end_to_end_below_kernel: None,
-            scope: Some(crate::results::Scope::Aggregate {
+            scope: Some(crate::model::Scope::Aggregate {
                 ranks: cluster.size(),
             }),
             ..row.clone()

@@ -12,10 +12,10 @@ use super::draw::{
     superscript,
 };
 use super::input::{Input, Peer, Run};
-use crate::backend::BackendKind;
-use crate::kernels::{OptionKind, StreamKernel};
-use crate::machine::Machine;
-use crate::results::{Precision, RooflineRow, StreamRow, SweepKind, TransferKind};
+use crate::model::{
+    BackendKind, Machine, OptionKind, Precision, RooflineRow, StreamKernel, StreamRow, SweepKind,
+    TransferKind,
+};
 
 pub struct Chart {
     pub file_name: &'static str,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::ChartError;
-use crate::results::Document;
+use crate::model::Document;
 
 /// Every file, parsed. `file` fields index the caller's file list.
 #[derive(Default)]

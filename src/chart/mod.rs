@@ -38,8 +38,8 @@ use std::sync::OnceLock;
 
 use plotters::style::FontStyle;
 
+use crate::model::ReadError;
 use crate::output::{self, OutputError, OutputFile};
-use crate::results::ReadError;
 
 pub use draw::{HEIGHT, WIDTH};
 

@@ -12,12 +12,11 @@ use super::{
     stream_config, threads, usage,
 };
 use crate::bench::McConfig;
-use crate::kernels::{StreamKernel, reference_option};
-use crate::machine::Machine;
+use crate::model::{Ceiling, Document, Machine, Precision, StreamKernel, reference_option};
 use crate::report;
-use crate::results::{Ceiling, Document, Precision};
-use crate::runner::{Plan, plural};
+use crate::runner::Plan;
 use crate::say;
+use crate::text::plural;
 
 pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> Result<bool> {
     let threads = threads(&args.common, cores)?;

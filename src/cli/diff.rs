@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use super::{reserve, usage};
 use crate::diff::{Caveat, Diff, DiffRow, Kind, Side};
+use crate::model::{BUSY_LOAD_PER_CORE, Document, store_kind_name};
 use crate::report::{self, new_table, num};
-use crate::results::{BUSY_LOAD_PER_CORE, Document, store_kind_name};
-use crate::runner::plural;
+use crate::text::plural;
 use crate::{say, tell};
 
 #[derive(Args, Debug, Serialize)]

@@ -24,16 +24,18 @@ use cpu_kernels::mc::McParams;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::backend::{Backend, BackendKind, Setup, Stream};
+use crate::backend::{Backend, Setup, Stream};
 use crate::bench::{McConfig, StreamConfig};
 use crate::cluster::{Agreed, Ready};
 use crate::gpu::GpuError;
-use crate::kernels::{OptionKind, StorePolicy, StreamKernel};
-use crate::machine::{Machine, allowed_cores};
+use crate::machine::allowed_cores;
+use crate::model::{
+    BackendKind, Document, Machine, OptionKind, Precision, StorePolicy, StreamKernel,
+};
 use crate::output::{self, OutputError, OutputFile};
-use crate::report::{self, human_bytes};
-use crate::results::{Document, Precision};
-use crate::runner::{Collected, Plan, plural};
+use crate::report;
+use crate::runner::{Collected, Plan};
+use crate::text::{human_bytes, plural};
 use crate::{say, tell};
 
 #[derive(Parser, Debug)]
@@ -113,7 +115,7 @@ struct CompareArgs {
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
     mc_reps: usize,
     /// Philox key: the same seed gives the same paths on every backend and thread count.
-    #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::model::DEFAULT_SEED)]
     seed: u64,
     /// A `sweep roofline --json` file of this machine, precision and thread count: "bound" then
     /// uses its measured bandwidth ceilings.
@@ -193,7 +195,7 @@ struct McArgs {
     #[arg(long, default_value = "2^24", value_parser = parse::size, allow_hyphen_values = true)]
     paths: u64,
     /// Philox key: the same seed gives the same paths on every backend and thread count.
-    #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::model::DEFAULT_SEED)]
     seed: u64,
     /// Repetitions; the first is a warm-up and is not timed.
     #[arg(long, default_value = "5", value_parser = parse::positive, allow_hyphen_values = true)]
@@ -438,15 +440,15 @@ impl RankPlan {
         let size = ["size", "paths", "max-size"]
             .into_iter()
             .find_map(|flag| self.flags.get(flag)?.as_u64())
-            .map(report::count);
-        crate::results::label(host, &self.command, size.as_deref())
+            .map(crate::text::count);
+        crate::model::label(host, &self.command, size.as_deref())
     }
 }
 
 /// This run's default label (`--label` not given).
 fn run_label(host: &str) -> String {
     PLAN.get()
-        .map_or_else(|| crate::results::label(host, "", None), |p| p.label(host))
+        .map_or_else(|| crate::model::label(host, "", None), |p| p.label(host))
 }
 
 /// A command's parsed flags by name (`mc-reps`), for [`RankPlan`].
@@ -626,7 +628,10 @@ fn chart_error(e: crate::chart::ChartError) -> anyhow::Error {
 fn devices(args: DevicesArgs, machine: Machine) -> Result<bool> {
     let json = args.json.as_deref().map(reserve).transpose()?;
     say!("{}", report::machine_table(&machine));
-    let (adapters, chosen) = crate::gpu::adapters(args.adapter.as_deref());
+    let (adapters, chosen) = crate::gpu::adapters(
+        args.adapter.as_deref(),
+        crate::cluster::world().local_rank(),
+    );
     if adapters.is_empty() {
         say!("GPU adapters: none found ({})", GpuError::no_adapter());
     } else {
@@ -1114,6 +1119,7 @@ fn open(
     let setup = Setup {
         cores: &cores[..threads],
         adapter: common.adapter.as_deref(),
+        local_rank: crate::cluster::world().local_rank(),
         gpu_tune: common.gpu_tune,
     };
     let mut opened = Opened::none();

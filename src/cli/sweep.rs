@@ -11,16 +11,18 @@ use super::{
     Common, Outputs, Scaling, StreamSetArg, check_mc_request, check_reps, human_bytes, mc_steps,
     open, render, run_all, stream_config, threads, usage,
 };
-use crate::backend::{BackendKind, Setup};
+use crate::backend::Setup;
 use crate::bench::{McConfig, RooflineConfig, fit_ceiling};
 use crate::cluster;
 use crate::findings;
 use crate::gpu::{GpuContext, TransferGpu};
-use crate::kernels::{StreamKernel, reference_option};
-use crate::machine::Machine;
-use crate::results::{Document, MemoryLevel, Precision, Sweep, SweepKind};
-use crate::runner::{Collected, Plan, plural};
+use crate::model::{
+    BackendKind, Document, Machine, MemoryLevel, Precision, StreamKernel, Sweep, SweepKind,
+    reference_option,
+};
+use crate::runner::{Collected, Plan};
 use crate::say;
+use crate::text::plural;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum SweepCommand {
@@ -70,7 +72,7 @@ pub(super) struct ThreadsArgs {
     #[arg(long, default_value = "1", value_parser = super::parse::positive, allow_hyphen_values = true)]
     steps: usize,
     /// Philox key: the same seed gives the same paths on every backend and thread count.
-    #[arg(long, default_value_t = crate::kernels::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::model::DEFAULT_SEED)]
     seed: u64,
     /// Repetitions of the stream set at each thread count (the first is a warm-up).
     #[arg(long, default_value = "20", value_parser = super::parse::positive, allow_hyphen_values = true)]
@@ -261,6 +263,7 @@ fn sweep_threads(args: ThreadsArgs, cores: &[CoreId], machine: Machine) -> Resul
         let setup = Setup {
             cores: &cores[..t],
             adapter: None,
+            local_rank: 0,
             // CPU backends only (the GPU runs once, below): nothing to tune.
             gpu_tune: crate::gpu::Tuning::Off,
         };
@@ -573,7 +576,10 @@ fn sweep_transfer(args: TransferArgs, cores: &[CoreId], machine: Machine) -> Res
     }
     let outputs = Outputs::reserve(&args.common)?;
     let mut opened = super::Opened::none();
-    let ctx = match GpuContext::new(args.common.adapter.as_deref()) {
+    let ctx = match GpuContext::new(
+        args.common.adapter.as_deref(),
+        cluster::world().local_rank(),
+    ) {
         Ok(ctx) => Some(ctx),
         Err(e) => {
             opened.gpu_unavailable(e.into())?;

@@ -27,7 +27,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{JobInfo, Scope};
+use crate::model::{JobInfo, Scope};
 use crate::tell;
 
 /// What a run knows of its job.

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use bytemuck::Pod;
-use serde::{Deserialize, Serialize};
 use wgpu::util::DeviceExt;
+
+use crate::model::{AdapterSummary, LimitsSummary};
 
 /// A wait this long for one submission means the device is gone, not busy: even lavapipe moves
 /// gigabytes per second, and no single submission here moves more than a few GiB.
@@ -70,41 +71,6 @@ impl GpuError {
             message: message.to_string(),
         }
     }
-}
-
-/// The limits that decide what HexPylot can run on an adapter.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LimitsSummary {
-    pub max_buffer_size: u64,
-    pub max_storage_buffer_binding_size: u64,
-    pub min_storage_buffer_offset_alignment: u32,
-    pub max_compute_workgroups_per_dimension: u32,
-    pub max_compute_invocations_per_workgroup: u32,
-    pub max_compute_workgroup_storage_size: u32,
-    /// 0 in documents written before the launch tuner.
-    pub max_compute_workgroup_size_x: u32,
-}
-
-/// One adapter as `devices` and the reports show it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AdapterSummary {
-    pub name: String,
-    pub backend: String,
-    pub device_type: String,
-    pub driver: String,
-    pub driver_info: String,
-    pub timestamp_queries: bool,
-    pub shader_f64: bool,
-    /// 64-bit integers in shaders (the native Philox multiply).
-    pub shader_int64: bool,
-    /// Subgroup operations (the dot product's subgroup reduction), and the subgroup sizes the
-    /// adapter may use.
-    pub subgroups: bool,
-    pub subgroup_min_size: u32,
-    pub subgroup_max_size: u32,
-    pub limits: LimitsSummary,
 }
 
 impl AdapterSummary {
@@ -172,7 +138,7 @@ fn limit_hint() -> String {
     address_space_limit().map_or(String::new(), |bytes| {
         format!(
             "; this process's address space is limited to {} (ulimit -v), which may be too little for a driver to initialise",
-            crate::report::human_bytes(u128::from(bytes))
+            crate::text::human_bytes(u128::from(bytes))
         )
     })
 }
@@ -210,10 +176,10 @@ fn preference(adapter: &wgpu::Adapter) -> u8 {
 
 /// Every adapter wgpu finds, in the order of preference, and the index of the one
 /// [`GpuContext::new`] would pick for `wanted` (None if none matches).
-pub fn adapters(wanted: Option<&str>) -> (Vec<AdapterSummary>, Option<usize>) {
+pub fn adapters(wanted: Option<&str>, local_rank: usize) -> (Vec<AdapterSummary>, Option<usize>) {
     let mut found = enumerate(&instance());
     found.sort_by_key(preference);
-    let chosen = pick(&found, wanted);
+    let chosen = pick(&found, wanted, local_rank);
     (found.iter().map(AdapterSummary::of).collect(), chosen)
 }
 
@@ -221,7 +187,7 @@ pub fn adapters(wanted: Option<&str>) -> (Vec<AdapterSummary>, Option<usize>) {
 /// `wanted` and of the most preferred kind, the `local_rank mod count`-th, so that the ranks of
 /// an MPI job on one host spread over its GPUs, one each while there are enough (a single
 /// process, like rank 0, takes the first).
-fn pick(found: &[wgpu::Adapter], wanted: Option<&str>) -> Option<usize> {
+fn pick(found: &[wgpu::Adapter], wanted: Option<&str>, local_rank: usize) -> Option<usize> {
     let matching: Vec<usize> = (0..found.len())
         .filter(|&i| matches(&found[i], wanted))
         .collect();
@@ -230,7 +196,7 @@ fn pick(found: &[wgpu::Adapter], wanted: Option<&str>) -> Option<usize> {
         .into_iter()
         .filter(|&i| preference(&found[i]) == best)
         .collect();
-    Some(same[crate::cluster::world().local_rank() % same.len()])
+    Some(same[local_rank % same.len()])
 }
 
 fn matches(adapter: &wgpu::Adapter, wanted: Option<&str>) -> bool {
@@ -283,12 +249,13 @@ impl GpuContext {
     /// Picks the preferred adapter (or the first whose name contains `wanted`, ignoring case; a
     /// rank of an MPI job its share of them, see [`pick`]) and
     /// requests a device with the adapter's own limits and, where offered, timestamp queries,
-    /// f64 and 64-bit integer shaders and subgroups.
-    pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
+    /// f64 and 64-bit integer shaders and subgroups. `local_rank`: this process's rank among
+    /// the job's ranks on its host (0 for one process).
+    pub fn new(wanted: Option<&str>, local_rank: usize) -> Result<Self, GpuError> {
         let instance = instance();
         let mut found = enumerate(&instance);
         found.sort_by_key(preference);
-        let Some(adapter) = pick(&found, wanted).map(|i| &found[i]) else {
+        let Some(adapter) = pick(&found, wanted, local_rank).map(|i| &found[i]) else {
             return Err(match wanted {
                 None => GpuError::no_adapter(),
                 Some(w) => GpuError::NoMatch {

@@ -15,16 +15,8 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::ValueEnum;
 
-use super::{GpuError, LimitsSummary};
-use crate::results::{Family, Probe, Shape};
-
-/// Today's launch, and what `--gpu-tune off` runs: 256-wide groups, one element per load, one
-/// item per invocation.
-pub const DEFAULT_SHAPE: Shape = Shape {
-    workgroup: 256,
-    width: 1,
-    per_invocation: 1,
-};
+use super::GpuError;
+use crate::model::{Family, LimitsSummary, Probe, Shape};
 
 const WORKGROUPS: [u32; 5] = [64, 128, 256, 512, 1024];
 const WIDTHS: [u32; 3] = [1, 2, 4];
@@ -94,12 +86,12 @@ impl Space {
             .workgroups
             .iter()
             .copied()
-            .filter(|&wg| wg <= DEFAULT_SHAPE.workgroup)
+            .filter(|&wg| wg <= Shape::DEFAULT.workgroup)
             .max()
             .unwrap_or(self.workgroups[0]);
         Shape {
             workgroup,
-            ..DEFAULT_SHAPE
+            ..Shape::DEFAULT
         }
     }
 
@@ -255,7 +247,7 @@ mod tests {
 
     #[test]
     fn grids_never_exceed_the_limit_nor_launch_empty_groups() {
-        let s = DEFAULT_SHAPE;
+        let s = Shape::DEFAULT;
         assert_eq!(groups(s, 1, 65535), 1);
         assert_eq!(groups(s, 256, 65535), 1);
         assert_eq!(groups(s, 257, 65535), 2);
@@ -334,6 +326,6 @@ mod tests {
         assert!(probes.iter().any(|p| p.best_s.is_none()));
         assert_eq!(probes.iter().filter(|p| p.valid == Some(false)).count(), 1);
         let (off, none) = choose(&space, Tuning::Off, &mut Model).unwrap();
-        assert_eq!((off, none.len()), (DEFAULT_SHAPE, 0));
+        assert_eq!((off, none.len()), (Shape::DEFAULT, 0));
     }
 }

@@ -7,9 +7,7 @@ mod roofline;
 mod stream;
 mod transfer;
 
-pub use context::{
-    AdapterSummary, GpuContext, GpuError, LimitsSummary, PassTime, STAGING_BYTES, adapters, padded,
-};
+pub use context::{GpuContext, GpuError, PassTime, STAGING_BYTES, adapters, padded};
 pub use launch::{Space, Tuning};
 pub use montecarlo::{McGpu, Multiply, NATIVE_DRAW_ERROR, native_path_error};
 pub use roofline::{RooflineArray, RooflineGpu};

@@ -32,9 +32,9 @@ use std::marker::PhantomData;
 use bytemuck::{Pod, Zeroable};
 use cpu_kernels::mc::{self, Average, McParams, McSums, Z_MAX};
 
-use super::launch::{self, DEFAULT_SHAPE, Space};
+use super::launch::{self, Space};
 use super::{GpuContext, GpuError, PassTime};
-use crate::results::{Family, GpuPath, Shape};
+use crate::model::{Family, GpuPath, Shape};
 
 /// How Philox's 32×32→64-bit products are formed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,8 +316,8 @@ impl McGpu {
             _pad: 0,
         };
         let bind_group = self.philox.bind(ctx, &[&input, &output])?;
-        let grid = launch::groups(DEFAULT_SHAPE, u64::from(count), self.max_groups);
-        let workgroup = (DEFAULT_SHAPE.workgroup, grid);
+        let grid = launch::groups(Shape::DEFAULT, u64::from(count), self.max_groups);
+        let workgroup = (Shape::DEFAULT.workgroup, grid);
         self.philox
             .run(ctx, &self.module, &params, &bind_group, workgroup)?;
         ctx.download("philox words", &output, 0, counters.len())
@@ -353,11 +353,11 @@ impl McGpu {
         };
         let bind_group = self.normals.bind(ctx, &[&output])?;
         let grid = launch::groups(
-            DEFAULT_SHAPE,
+            Shape::DEFAULT,
             paths.div_ceil(QUAD) * u64::from(steps),
             self.max_groups,
         );
-        let workgroup = (DEFAULT_SHAPE.workgroup, grid);
+        let workgroup = (Shape::DEFAULT.workgroup, grid);
         self.normals
             .run(ctx, &self.module, &params, &bind_group, workgroup)?;
         ctx.download("normals", &output, 0, count as usize)
@@ -397,7 +397,7 @@ impl McGpu {
     ) -> Result<(McSums, PassTime), GpuError> {
         let grid = self.grid(paths, shape);
         let (pieces, time) = self.simulate_groups(ctx, params, paths, 0..grid, shape)?;
-        Ok((crate::backend::merged(&pieces), time))
+        Ok((cpu_kernels::mc::McSums::merged(&pieces), time))
     }
 
     /// The sums of workgroups `groups` of the run's grid (`grid(paths, shape)` workgroups), one

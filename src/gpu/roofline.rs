@@ -10,7 +10,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::launch::{self, Space};
 use super::{GpuContext, GpuError, PassTime, spans_of};
-use crate::results::{Family, Shape};
+use crate::model::{Family, Shape};
 
 const SOURCE: &str = include_str!("../../shaders/roofline.wgsl");
 

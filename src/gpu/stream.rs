@@ -7,8 +7,7 @@ use std::num::NonZeroU64;
 
 use super::launch::{self, Space};
 use super::{GpuContext, GpuError, PassTime, Span, rewrite, spans_of};
-use crate::kernels::{Element, StreamKernel};
-use crate::results::{Family, Precision, Reduction, Shape};
+use crate::model::{Element, Family, Precision, Reduction, Shape, StreamKernel};
 
 const SOURCE: &str = include_str!("../../shaders/stream.wgsl");
 const SUBGROUP_SOURCE: &str = include_str!("../../shaders/stream-subgroup.wgsl");

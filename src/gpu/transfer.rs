@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use super::{GpuContext, GpuError};
-use crate::results::{Timing, TransferKind, TransferRow};
+use crate::model::{Timing, TransferKind, TransferRow};
 
 /// A kernel that does nothing: what a launch costs with no work in it.
 const EMPTY: &str = "@compute @workgroup_size(1) fn main() {}";

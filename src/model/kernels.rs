@@ -11,7 +11,7 @@ use cpu_kernels::mc::{McParams, Payoff};
 use cpu_kernels::stream::{self, Stores};
 use serde::{Deserialize, Serialize};
 
-use crate::results::Precision;
+use super::vocab::{Precision, by_name};
 
 /// An element type the stream benchmark runs in: a `cpu-kernels` real that can also live in
 /// zero-initialised shared memory (and later in GPU buffers).
@@ -335,25 +335,6 @@ impl<'de> Deserialize<'de> for StreamKernel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         by_name(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
-}
-
-/// The value of a [`ValueEnum`] named `name`, or an error listing the valid names.
-pub fn by_name<T: ValueEnum + Copy>(name: &str) -> Result<T, String> {
-    let all = T::value_variants();
-    all.iter()
-        .copied()
-        .find(|v| v.to_possible_value().is_some_and(|p| p.get_name() == name))
-        .ok_or_else(|| {
-            let names: Vec<String> = all
-                .iter()
-                .filter_map(|v| v.to_possible_value())
-                .map(|p| p.get_name().to_string())
-                .collect();
-            format!(
-                "unknown value {name:?}, expected one of: {}",
-                names.join(", ")
-            )
-        })
 }
 
 /// The Philox key when the user gives none.
