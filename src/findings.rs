@@ -458,6 +458,7 @@ mod tests {
             valid: true,
             check: String::new(),
             max_rel_err: Some(0.0),
+            rel_err_bound: Some(1e-6),
             kernel_s: None,
             end_to_end_s: None,
             end_to_end_below_kernel: None,

@@ -7,11 +7,12 @@ use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 
 use crate::model::{
-    AdapterSummary, BUSY_LOAD_PER_CORE, BackendKind, CompareRow, Document, Launch, Machine, McRow,
-    NOISY_CV, Reduction, RooflineRow, Scope, Shape, StreamRow, Timing, TransferRow, Unit,
-    store_kind_name,
+    AdapterSummary, Agreement, BUSY_LOAD_PER_CORE, BackendKind, Bound, CeilingSource, CompareRow,
+    Compared, Document, Launch, Machine, McRow, NOISY_CV, OptionKind, Precision, PriceBound,
+    Reduction, RooflineRow, Scope, Shape, Share, StreamKernel, StreamRow, Timing, TransferRow,
+    Unit, in_std_errors, store_kind_name,
 };
-use crate::text::{count, human_bytes};
+use crate::text::{count, human_bytes, plural};
 use cpu_kernels::stream::Stores;
 
 pub fn roofline_table(rows: &[RooflineRow]) -> String {
@@ -181,25 +182,19 @@ pub fn compare_table(doc: &Document) -> String {
     let mut bounds: Vec<String> = Vec::new();
     for r in &doc.compare {
         let [engine, rayon, gpu] = compare_timings(doc, r);
-        // Documents of version 1 have no short form.
-        let agree = if r.agree_short.is_empty() {
-            &r.agree
-        } else {
-            &r.agree_short
-        };
         grid.row(vec![
-            r.kernel.clone(),
+            compared_label(&r.of),
             value(r.engine, engine),
             value(r.rayon, rayon),
             value(r.gpu_kernel, gpu),
             value(r.gpu_end_to_end, None),
             r.gpu_over_engine
                 .map_or("-".to_string(), |v| format!("{}x", rate(v))),
-            agree.clone(),
+            agree_short(r),
         ]);
         let bound = match r.unit {
-            Unit::GBs => format!("{} {}", r.kernel, r.bound_short),
-            Unit::MPathsPerS => format!("Monte Carlo {}", r.bound_short),
+            Unit::GBs => format!("{} {}", compared_label(&r.of), bound_short(&r.bound)),
+            Unit::MPathsPerS => format!("Monte Carlo {}", bound_short(&r.bound)),
             Unit::None => continue,
         };
         if !bounds.contains(&bound) {
@@ -220,35 +215,185 @@ pub fn compare_details(rows: &[CompareRow]) -> Vec<String> {
     rows.iter()
         .flat_map(|r| {
             [
-                format!("agree, {}: {}", r.kernel, r.agree),
-                format!("bound, {}: {}", r.kernel, r.bound),
+                format!("agree, {}: {}", compared_label(&r.of), agree_long(r)),
+                format!("bound, {}: {}", compared_label(&r.of), bound_long(r)),
             ]
         })
         .collect()
 }
 
 /// The timings behind a compare row's engine, rayon and GPU rates: the job rows of its kernel,
-/// or of its option and dates (and GPU path), as [`crate::model::mc_label`] names them.
+/// or of its option and dates (and GPU path).
 fn compare_timings<'a>(doc: &'a Document, row: &CompareRow) -> [Option<&'a Timing>; 3] {
-    [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu].map(|b| match row.unit {
-        Unit::GBs => doc
+    [BackendKind::Engine, BackendKind::Rayon, BackendKind::Gpu].map(|b| match row.of {
+        Compared::Stream { kernel } => doc
             .stream
             .iter()
-            .find(|r| r.is_job_row() && r.backend == b && r.kernel.name() == row.kernel)
+            .find(|r| r.is_job_row() && r.backend == b && r.kernel == kernel)
             .map(|r| &r.timing),
-        Unit::MPathsPerS => doc
+        Compared::Option { .. } => doc
             .mc
             .iter()
-            .find(|r| {
-                let label = crate::model::mc_label(r.option, r.steps, r.gpu_path);
-                r.is_job_row()
-                    && r.backend == b
-                    && (row.kernel == label
-                        || !b.is_offload() && row.kernel.starts_with(&format!("{label}, ")))
-            })
+            .find(|r| r.is_job_row() && r.backend == b && row.of.is_of(r))
             .map(|r| &r.timing),
-        Unit::None => None,
+        Compared::Rng => None,
     })
+}
+
+/// A compare row's name: the stream kernel, the option and its dates with the GPU path where
+/// one ran ("asian-call 52 steps, native"), or the random numbers.
+pub fn compared_label(of: &Compared) -> String {
+    match *of {
+        Compared::Stream { kernel } => kernel.name().to_string(),
+        Compared::Option {
+            option,
+            steps,
+            gpu_path,
+        } => {
+            let label = option_label(option, steps);
+            match gpu_path {
+                Some(p) => format!("{label}, {}", p.name()),
+                None => label,
+            }
+        }
+        Compared::Rng => "philox + normals".to_string(),
+    }
+}
+
+/// "asian-call 52 steps".
+fn option_label(option: OptionKind, steps: u32) -> String {
+    format!("{} {}", option.name(), plural(steps as usize, "step"))
+}
+
+fn yes(ok: bool) -> &'static str {
+    if ok { "yes" } else { "NO" }
+}
+
+/// A relative error in units of the precision's machine epsilon, rounded up.
+fn ulps(rel_err: f64, precision: Precision) -> f64 {
+    let eps = match precision {
+        Precision::F32 => f64::from(f32::EPSILON),
+        Precision::F64 => f64::EPSILON,
+    };
+    (rel_err / eps).ceil()
+}
+
+/// A compare row's agreement as the table shows it: "yes, 0 ulp", "yes, 2e-7" (dot),
+/// "yes, 0.003 SE"; "-" where no GPU and CPU pair ran.
+pub fn agree_short(r: &CompareRow) -> String {
+    let verdict = yes(r.agrees);
+    match r.agreement {
+        Some(Agreement::RelativeError { max, precision, .. }) => match r.of {
+            Compared::Stream {
+                kernel: StreamKernel::Dot,
+            } => format!("{verdict}, {max:.0e}"),
+            _ => format!("{verdict}, {} ulp", ulps(max, precision)),
+        },
+        Some(Agreement::PriceGap { gap, std_error, .. }) => {
+            format!("{verdict}, {:.3} SE", in_std_errors(gap, std_error))
+        }
+        Some(Agreement::Draws { .. }) => verdict.to_string(),
+        // Documents before version 3 kept their agreement as prose: the verdict carries over.
+        None if r.engine.is_some() && r.gpu_kernel.is_some() => verdict.to_string(),
+        None => "-".to_string(),
+    }
+}
+
+/// A compare row's agreement in full, with its bound and where the bound comes from.
+pub fn agree_long(r: &CompareRow) -> String {
+    let verdict = yes(r.agrees);
+    match r.agreement {
+        Some(Agreement::RelativeError {
+            max,
+            bound,
+            precision,
+        }) => format!(
+            "{verdict}: largest relative error {max:.1e} ({} ulp of {}), bound {bound:.1e}",
+            ulps(max, precision),
+            precision.name()
+        ),
+        Some(Agreement::PriceGap {
+            gap,
+            bound,
+            std_error,
+            bound_from,
+        }) => {
+            let gap_se = in_std_errors(gap, std_error);
+            let from = match bound_from {
+                PriceBound::StandardErrors => "a fixed share of the CPU's standard error",
+                PriceBound::WgslAccuracy => "from WGSL's accuracy rules",
+            };
+            format!(
+                "{verdict}: |gpu - engine| = {gap:.2e} = {gap_se:.4} SE, bound {bound:.2e} = {:.2} SE ({from})",
+                in_std_errors(bound, std_error)
+            )
+        }
+        Some(Agreement::Draws {
+            words_equal,
+            words,
+            normals_identical,
+            normals,
+            worst_ulp,
+            bound_ulp,
+        }) => format!(
+            "{verdict}: {words_equal}/{words} Philox words equal; normals: {normals_identical}/{normals} bit-identical, worst {worst_ulp} ulp (bound {bound_ulp})"
+        ),
+        None => agree_short(r),
+    }
+}
+
+/// A share of a ceiling, "65%", marked "!" above it.
+fn share_short(s: &Share) -> String {
+    let mark = if s.fraction > 1.005 { "!" } else { "" };
+    format!("{:.0}%{mark}", 100.0 * s.fraction)
+}
+
+/// A compare row's bound as the table's note gives it: "mem 65%/91%" (CPU/GPU), "compute".
+pub fn bound_short(bound: &Option<Bound>) -> String {
+    match bound {
+        Some(Bound::Memory { cpu, gpu }) => {
+            let shares: Vec<String> = [cpu, gpu].into_iter().flatten().map(share_short).collect();
+            if shares.is_empty() {
+                "memory".to_string()
+            } else {
+                format!("mem {}", shares.join("/"))
+            }
+        }
+        Some(Bound::Compute) => "compute".to_string(),
+        None => "-".to_string(),
+    }
+}
+
+/// A compare row's bound in full: each device's share and of which ceiling.
+pub fn bound_long(r: &CompareRow) -> String {
+    match &r.bound {
+        Some(Bound::Memory { cpu, gpu }) => {
+            let mut parts = vec!["memory".to_string()];
+            for (device, share) in [("CPU", cpu), ("GPU", gpu)] {
+                let Some(s) = share else { continue };
+                let of = match s.source {
+                    CeilingSource::Roofline => "roofline ceiling",
+                    CeilingSource::BestStreamRate => "best stream rate here",
+                };
+                let above = if s.fraction > 1.005 {
+                    format!(
+                        " (above it: the ceiling is the roofline kernel's rate, and {} moves its data differently)",
+                        compared_label(&r.of)
+                    )
+                } else {
+                    String::new()
+                };
+                parts.push(format!(
+                    "{device} {:.0}% of {of} {}{above}",
+                    100.0 * s.fraction,
+                    rate(s.ceiling_gbs)
+                ));
+            }
+            parts.join(", ")
+        }
+        Some(Bound::Compute) => "compute (no array traffic)".to_string(),
+        None => "-".to_string(),
+    }
 }
 
 /// Three or four significant figures, never more than 7 characters below 10^7.
@@ -280,7 +425,7 @@ pub fn compare_csv(rows: &[CompareRow]) -> Result<Vec<u8>> {
     let value = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in rows {
         w.write_record([
-            r.kernel.clone(),
+            compared_label(&r.of),
             r.unit.name().to_string(),
             value(r.engine),
             value(r.rayon),
@@ -288,8 +433,8 @@ pub fn compare_csv(rows: &[CompareRow]) -> Result<Vec<u8>> {
             value(r.gpu_end_to_end),
             value(r.gpu_over_engine),
             r.agrees.to_string(),
-            r.agree.clone(),
-            r.bound.clone(),
+            agree_long(r),
+            bound_long(r),
         ])?;
     }
     w.into_inner().context("writing CSV")
@@ -493,7 +638,7 @@ pub fn mc_table(rows: &[McRow]) -> String {
             &r.scope,
             ranked,
             vec![
-                crate::model::mc_label(r.option, r.steps, None),
+                option_label(r.option, r.steps),
                 match r.gpu_path {
                     Some(p) => format!("{} {}", r.backend.name(), p.name()),
                     None => r.backend.name().to_string(),

@@ -13,12 +13,13 @@
 use cpu_kernels::mc;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, RngAgreement};
+use crate::backend::Backend;
 use crate::bench::{McConfig, RooflineConfig, StreamConfig, run_mc, run_roofline, run_stream};
 use crate::cluster;
 use crate::model::{
-    BackendKind, Ceiling, CompareRow, GpuPath, McRow, Precision, RooflineRow, Scope, StreamRow,
-    Unit,
+    Agreement, BackendKind, Bound, Ceiling, CeilingSource, CompareRow, Compared, GpuPath, McRow,
+    OptionKind, Precision, PriceBound, RooflineRow, Scope, Share, StreamKernel, StreamRow, Unit,
+    in_std_errors,
 };
 use crate::text::plural;
 
@@ -44,7 +45,8 @@ pub struct Collected {
     pub stream: Vec<StreamRow>,
     pub mc: Vec<McRow>,
     pub roofline: Vec<RooflineRow>,
-    pub rng: Option<RngAgreement>,
+    /// The GPU's random numbers against the CPU's ([`Agreement::Draws`]).
+    pub rng: Option<Agreement>,
     /// One line per failure, in the order found.
     pub failures: Vec<String>,
 }
@@ -102,10 +104,9 @@ impl Collected {
         if let Some(seed) = plan.rng_seed {
             match backend.rng_agreement(seed) {
                 Ok(Some(a)) => {
-                    if !a.agrees {
+                    if !a.holds() {
                         self.fail(format!(
-                            "random numbers on {name} differ from the CPU's: {}",
-                            a.detail
+                            "random numbers on {name} differ from the CPU's: {a:?}"
                         ));
                     }
                     self.rng = Some(a);
@@ -277,14 +278,22 @@ impl Collected {
             let Some(cpu) = self.cpu_price_for(&self.mc[i]) else {
                 continue;
             };
-            let agreement = Agreement::of(&self.mc[i], cpu);
-            if !agreement.holds() {
+            let agreement = price_agreement(&self.mc[i], cpu);
+            if let Agreement::PriceGap {
+                gap,
+                bound,
+                std_error,
+                ..
+            } = agreement
+                && !agreement.holds()
+            {
                 let text = format!(
-                    "price {:.6} differs from {}'s {:.6}: {}",
+                    "price {:.6} differs from {}'s {:.6} by {:.4} SE (bound {:.4} SE)",
                     self.mc[i].price,
                     cpu.backend.name(),
                     cpu.price,
-                    agreement.text()
+                    in_std_errors(gap, std_error),
+                    in_std_errors(bound, std_error)
                 );
                 let row = &mut self.mc[i];
                 row.valid = false;
@@ -307,7 +316,7 @@ impl Collected {
     /// this run) replace the best stream rate of the run as each device's bandwidth ceiling.
     pub fn compare_rows(
         &self,
-        kernels: &[crate::model::StreamKernel],
+        kernels: &[StreamKernel],
         options: &[McConfig],
         ceilings: &[Ceiling],
     ) -> Vec<CompareRow> {
@@ -316,26 +325,24 @@ impl Collected {
             .map(|&k| self.stream_row(k, ceilings))
             .collect();
         rows.extend(options.iter().flat_map(|o| self.mc_rows(o)));
-        if let Some(a) = &self.rng {
+        if let Some(a) = self.rng {
             rows.push(CompareRow {
-                kernel: "philox + normals".into(),
+                of: Compared::Rng,
                 unit: Unit::None,
                 engine: None,
                 rayon: None,
                 gpu_kernel: None,
                 gpu_end_to_end: None,
                 gpu_over_engine: None,
-                agree: format!("{}: {}", yes(a.agrees), a.detail),
-                agrees: a.agrees,
-                agree_short: yes(a.agrees).to_string(),
-                bound: "-".into(),
-                bound_short: "-".into(),
+                agrees: a.holds(),
+                agreement: Some(a),
+                bound: None,
             });
         }
         rows
     }
 
-    fn stream_row(&self, kernel: crate::model::StreamKernel, ceilings: &[Ceiling]) -> CompareRow {
+    fn stream_row(&self, kernel: StreamKernel, ceilings: &[Ceiling]) -> CompareRow {
         let find = |b: BackendKind| {
             self.stream
                 .iter()
@@ -346,87 +353,65 @@ impl Collected {
             find(BackendKind::Rayon),
             find(BackendKind::Gpu),
         );
-        let best = |backends: &[BackendKind]| {
+        let best = |offload: bool| {
             self.stream
                 .iter()
-                .filter(|r| backends.contains(&r.backend) && r.valid && r.is_job_row())
+                .filter(|r| r.backend.is_offload() == offload && r.valid && r.is_job_row())
                 .map(|r| r.gbs_median)
                 .fold(0.0, f64::max)
         };
-        let ceiling = |b: BackendKind| {
+        let ceiling = |offload: bool| {
             ceilings
                 .iter()
-                .find(|c| c.backend == b)
-                .map(|c| (c.bandwidth_gbs, "roofline ceiling"))
+                .find(|c| c.backend.is_offload() == offload)
+                .map_or((best(offload), CeilingSource::BestStreamRate), |c| {
+                    (c.bandwidth_gbs, CeilingSource::Roofline)
+                })
         };
-        let cpu_peak = ceiling(BackendKind::Engine).unwrap_or((
-            best(&[BackendKind::Engine, BackendKind::Rayon]),
-            "best stream rate here",
-        ));
-        let gpu_peak = ceiling(BackendKind::Gpu)
-            .unwrap_or((best(&[BackendKind::Gpu]), "best stream rate here"));
-        let (agree, agree_short, agrees) = match (engine, gpu) {
-            (Some(e), Some(g)) => {
-                let agrees = e.valid && g.valid;
-                let short = match g.max_rel_err {
-                    Some(err) if kernel == crate::model::StreamKernel::Dot => {
-                        format!("{}, {err:.0e}", yes(agrees))
-                    }
-                    Some(err) => format!("{}, {} ulp", yes(agrees), ulps(err, g.precision)),
-                    None => yes(agrees).to_string(),
-                };
-                (format!("{}: {}", yes(agrees), g.check), short, agrees)
-            }
-            _ => ("-".to_string(), "-".to_string(), true),
+        let share = |row: Option<&StreamRow>, offload: bool| {
+            let (ceiling_gbs, source) = ceiling(offload);
+            row.filter(|_| ceiling_gbs > 0.0).map(|r| Share {
+                fraction: r.gbs_median / ceiling_gbs,
+                ceiling_gbs,
+                source,
+            })
         };
-        let mut long = vec!["memory".to_string()];
-        let mut short = Vec::new();
-        let mut above = false;
-        for (row, (peak, what), device) in [(engine, cpu_peak, "CPU"), (gpu, gpu_peak, "GPU")] {
-            if let Some(r) = row.filter(|_| peak > 0.0) {
-                let share = 100.0 * r.gbs_median / peak;
-                let why = if share > 100.5 {
-                    above = true;
-                    format!(
-                        " (above it: the ceiling is the roofline kernel's rate, and {} moves its data differently)",
-                        kernel.name()
-                    )
-                } else {
-                    String::new()
-                };
-                long.push(format!("{device} {share:.0}% of {what}{why}"));
-                short.push(format!("{share:.0}%"));
-            }
-        }
-        let bound_short = if short.is_empty() {
-            "memory".to_string()
-        } else {
-            format!("mem {}{}", short.join("/"), if above { "!" } else { "" })
+        let (agrees, agreement) = match (engine, gpu) {
+            (Some(e), Some(g)) => (
+                e.valid && g.valid,
+                g.max_rel_err
+                    .zip(g.rel_err_bound)
+                    .map(|(max, bound)| Agreement::RelativeError {
+                        max,
+                        bound,
+                        precision: g.precision,
+                    }),
+            ),
+            _ => (true, None),
         };
         CompareRow {
-            kernel: kernel.name().to_string(),
+            of: Compared::Stream { kernel },
             unit: Unit::GBs,
             engine: engine.map(|r| r.gbs_median),
             rayon: rayon.map(|r| r.gbs_median),
             gpu_kernel: gpu.map(|r| r.gbs_median),
             gpu_end_to_end: gpu.and_then(StreamRow::end_to_end_gbs),
             gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.gbs_median / e.gbs_median),
-            agree,
             agrees,
-            agree_short,
-            bound: long.join(", "),
-            bound_short,
+            agreement,
+            bound: Some(Bound::Memory {
+                cpu: share(engine, false),
+                gpu: share(gpu, true),
+            }),
         }
     }
 
     /// One row per GPU path (one row where no GPU ran).
     fn mc_rows(&self, cfg: &McConfig) -> Vec<CompareRow> {
-        let option = crate::model::OptionKind::of(cfg.params.payoff);
+        let option = OptionKind::of(cfg.params.payoff);
+        let steps = cfg.params.steps;
         let this = |r: &&McRow| {
-            r.option == option
-                && r.steps == cfg.params.steps
-                && r.paths == cfg.paths
-                && r.is_job_row()
+            r.option == option && r.steps == steps && r.paths == cfg.paths && r.is_job_row()
         };
         let find = |b: BackendKind| self.mc.iter().filter(this).find(|r| r.backend == b);
         let (engine, rayon) = (find(BackendKind::Engine), find(BackendKind::Rayon));
@@ -436,120 +421,67 @@ impl Collected {
             .filter(this)
             .filter(|r| r.backend.is_offload())
             .collect();
+        let of = |gpu: Option<&McRow>| Compared::Option {
+            option,
+            steps,
+            gpu_path: gpu.and_then(|g| g.gpu_path),
+        };
         if gpus.is_empty() {
-            let label = crate::model::mc_label(option, cfg.params.steps, None);
-            return vec![mc_compare_row(label, engine, rayon, None)];
+            return vec![mc_compare_row(of(None), engine, rayon, None)];
         }
         gpus.into_iter()
-            .map(|g| {
-                let label = crate::model::mc_label(option, cfg.params.steps, g.gpu_path);
-                mc_compare_row(label, engine, rayon, Some(g))
-            })
+            .map(|g| mc_compare_row(of(Some(g)), engine, rayon, Some(g)))
             .collect()
     }
 }
 
 /// One option's compare row: the CPU rates, one GPU row's, and their agreement.
 fn mc_compare_row(
-    kernel: String,
+    of: Compared,
     engine: Option<&McRow>,
     rayon: Option<&McRow>,
     gpu: Option<&McRow>,
 ) -> CompareRow {
     let mps = |r: &McRow| r.paths_per_s / 1e6;
-    let (agree, agree_short, agrees) = match (engine, gpu) {
-        (Some(e), Some(g)) => {
-            let a = Agreement::of(g, e);
-            let agrees = e.valid && g.valid;
-            (
-                format!(
-                    "{}: |gpu - engine| = {:.2e}: {}",
-                    yes(agrees),
-                    a.gap,
-                    a.text()
-                ),
-                format!("{}, {:.3} SE", yes(agrees), a.gap_se()),
-                agrees,
-            )
-        }
-        _ => ("-".to_string(), "-".to_string(), true),
+    let (agrees, agreement) = match (engine, gpu) {
+        (Some(e), Some(g)) => (e.valid && g.valid, Some(price_agreement(g, e))),
+        _ => (true, None),
     };
     CompareRow {
-        kernel,
+        of,
         unit: Unit::MPathsPerS,
         engine: engine.map(mps),
         rayon: rayon.map(mps),
         gpu_kernel: gpu.map(mps),
         gpu_end_to_end: gpu.and_then(|r| r.end_to_end_s.map(|t| r.paths as f64 / t / 1e6)),
         gpu_over_engine: engine.zip(gpu).map(|(e, g)| g.paths_per_s / e.paths_per_s),
-        agree,
         agrees,
-        agree_short,
-        bound: "compute (no array traffic)".to_string(),
-        bound_short: "compute".to_string(),
+        agreement,
+        bound: Some(Bound::Compute),
     }
 }
 
-/// A GPU price against the CPU's for the same paths.
-struct Agreement {
-    /// |GPU price − CPU price|.
-    gap: f64,
-    /// The CPU row's standard error.
-    se: f64,
-    /// The largest gap allowed, in price units, and where it comes from.
-    bound: f64,
-    derived: bool,
-}
-
-impl Agreement {
-    /// The mirror is held to [`PRICE_TOLERANCE_SE`]; the native path to
-    /// `cpu_kernels::mc::agreement_bound` with its own and the CPU's path errors added (both
-    /// price the same draws).
-    fn of(gpu: &McRow, cpu: &McRow) -> Agreement {
-        let gap = (gpu.price - cpu.price).abs();
-        let derived = gpu.path_error.zip(cpu.params()).and_then(|(rho, p)| {
-            let mean = cpu.sums.map(|s| s.sum / s.count.max(1) as f64)?;
-            mc::agreement_bound(&p, cpu.paths, mean, rho + mc::path_rounding(&p)?)
-        });
-        match derived {
-            Some(bound) => Agreement {
-                gap,
-                se: cpu.std_error,
-                bound,
-                derived: true,
-            },
-            None => Agreement {
-                gap,
-                se: cpu.std_error,
-                bound: PRICE_TOLERANCE_SE * cpu.std_error,
-                derived: false,
-            },
-        }
-    }
-
-    fn gap_se(&self) -> f64 {
-        if self.gap == 0.0 {
-            0.0
-        } else {
-            self.gap / self.se
-        }
-    }
-
-    fn holds(&self) -> bool {
-        self.gap <= self.bound
-    }
-
-    fn text(&self) -> String {
-        if self.derived {
-            format!(
-                "{:.4} SE (bound {:.2e} = {:.2} SE, from WGSL's accuracy rules)",
-                self.gap_se(),
-                self.bound,
-                self.bound / self.se
-            )
-        } else {
-            format!("{:.4} SE (bound {PRICE_TOLERANCE_SE} SE)", self.gap_se())
-        }
+/// A GPU price against the CPU's for the same paths: the mirror is held to
+/// [`PRICE_TOLERANCE_SE`]; the native path to `cpu_kernels::mc::agreement_bound` with its own
+/// and the CPU's path errors added (both price the same draws).
+fn price_agreement(gpu: &McRow, cpu: &McRow) -> Agreement {
+    let gap = (gpu.price - cpu.price).abs();
+    let derived = gpu.path_error.zip(cpu.params()).and_then(|(rho, p)| {
+        let mean = cpu.sums.map(|s| s.sum / s.count.max(1) as f64)?;
+        mc::agreement_bound(&p, cpu.paths, mean, rho + mc::path_rounding(&p)?)
+    });
+    let (bound, bound_from) = match derived {
+        Some(bound) => (bound, PriceBound::WgslAccuracy),
+        None => (
+            PRICE_TOLERANCE_SE * cpu.std_error,
+            PriceBound::StandardErrors,
+        ),
+    };
+    Agreement::PriceGap {
+        gap,
+        bound,
+        std_error: cpu.std_error,
+        bound_from,
     }
 }
 
@@ -558,19 +490,6 @@ fn same_request(a: &McRow, b: &McRow) -> bool {
     (a.option, a.steps, a.paths, a.seed) == (b.option, b.steps, b.paths, b.seed)
         && a.market == b.market
         && a.scope == b.scope
-}
-
-fn yes(ok: bool) -> &'static str {
-    if ok { "yes" } else { "NO" }
-}
-
-/// A relative error in units of the precision's machine epsilon, rounded up.
-fn ulps(rel_err: f64, precision: Precision) -> String {
-    let eps = match precision {
-        Precision::F32 => f64::from(f32::EPSILON),
-        Precision::F64 => f64::EPSILON,
-    };
-    format!("{}", (rel_err / eps).ceil())
 }
 
 fn threads_suffix(threads: usize) -> String {

@@ -44,6 +44,24 @@ fn an_implausible_number_is_refused_naming_its_field() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, Value, &str)] = &[
         (
+            "compare-v3.json",
+            "/compare/4/agreement/bound",
+            json!(-1e-6),
+            "compare[4].agreement.bound = -1e-6",
+        ),
+        (
+            "compare-v3.json",
+            "/compare/7/agreement/std_error",
+            json!(-0.05),
+            "compare[7].agreement.std_error = -0.05",
+        ),
+        (
+            "compare-v3.json",
+            "/compare/0/bound/gpu/ceiling_gbs",
+            json!(0.0),
+            "compare[0].bound.gpu.ceiling_gbs = 0.0",
+        ),
+        (
             "diff-a.json",
             "/schema_version",
             json!(0),
@@ -261,4 +279,51 @@ fn every_committed_document_is_read() {
         }
     }
     assert!(read > 0, "no document under results/: {files:?}");
+}
+
+/// `compare` documents of every version read back into typed rows: version 3's agreement and
+/// bound as numbers; versions 1 and 2, whose were prose, with their kernels parsed back and
+/// their verdicts kept. The table renders each.
+#[test]
+fn compare_documents_of_every_version_read_back() {
+    use hexpylot::model::{Agreement, Bound, Compared, GpuPath, OptionKind, StreamKernel};
+    use hexpylot::report;
+    let european = |gpu_path| Compared::Option {
+        option: OptionKind::ALL[0],
+        steps: 1,
+        gpu_path,
+    };
+    for (fixture, rows, european_at, path) in [
+        ("compare-v1.json", 9, 6, None),
+        ("compare-v2.json", 11, 6, Some(GpuPath::Mirror)),
+        ("compare-v3.json", 11, 6, Some(GpuPath::Mirror)),
+    ] {
+        let doc = Document::read(&repo("tests/fixtures").join(fixture)).unwrap();
+        assert_eq!(doc.compare.len(), rows, "{fixture}");
+        assert_eq!(
+            doc.compare[0].of,
+            Compared::Stream {
+                kernel: StreamKernel::Copy
+            },
+            "{fixture}"
+        );
+        assert_eq!(doc.compare[european_at].of, european(path), "{fixture}");
+        assert_eq!(doc.compare.last().unwrap().of, Compared::Rng, "{fixture}");
+        assert!(doc.compare.iter().all(|r| r.agrees), "{fixture}");
+        let table = report::compare_table(&doc);
+        assert!(table.contains("european-call 1 step"), "{fixture}: {table}");
+        let v3 = doc.schema_version == 3;
+        for r in &doc.compare {
+            assert_eq!(r.agreement.is_some(), v3, "{fixture}: {:?}", r.of);
+        }
+        let memory_shares = doc.compare.iter().filter(|r| {
+            matches!(r.bound, Some(Bound::Memory { cpu: Some(c), gpu: Some(g) }) if c.fraction > 0.0 && g.fraction > 0.0)
+        });
+        assert_eq!(memory_shares.count(), if v3 { 6 } else { 0 }, "{fixture}");
+    }
+    let v3 = Document::read(&repo("tests/fixtures/compare-v3.json")).unwrap();
+    let Some(Agreement::PriceGap { gap, bound, .. }) = v3.compare[7].agreement else {
+        panic!("row 7 is a price: {:?}", v3.compare[7]);
+    };
+    assert!(gap <= bound);
 }

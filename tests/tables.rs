@@ -4,9 +4,6 @@
 use cpu_kernels::mc::Payoff;
 use cpu_kernels::stream::Stores;
 use hexpylot::model::*;
-use hexpylot::model::{
-    AdapterSummary, BackendKind, Cache, LimitsSummary, Machine, OptionKind, Scope, StreamKernel,
-};
 use hexpylot::report;
 
 /// A noisy spread: the widest spread cell.
@@ -42,6 +39,7 @@ fn stream_row(
         valid: true,
         check: "every element equals the gold value".into(),
         max_rel_err: Some(0.0),
+        rel_err_bound: Some(1e-6),
         kernel_s: None,
         end_to_end_s: None,
         end_to_end_below_kernel: None,
@@ -146,42 +144,57 @@ fn mc_rows(options: &[Payoff], mpi: bool) -> Vec<McRow> {
 }
 
 fn compare_rows() -> Vec<CompareRow> {
+    // The widest cells each column can hold: 4-digit ulps, a 5-digit SE, shares above 100%.
+    let share = |fraction| Share {
+        fraction,
+        ceiling_gbs: 4800.0,
+        source: CeilingSource::BestStreamRate,
+    };
     let mut rows: Vec<CompareRow> = StreamKernel::ALL
         .iter()
-        .map(|k| CompareRow {
-            kernel: k.name().into(),
+        .map(|&kernel| CompareRow {
+            of: Compared::Stream { kernel },
             unit: Unit::GBs,
             engine: Some(987.65),
             rayon: Some(987.65),
             gpu_kernel: Some(4800.0),
             gpu_end_to_end: Some(52.34),
             gpu_over_engine: Some(4.86),
-            agree: "yes: every element within 2·R·ε of the engine's".into(),
             agrees: true,
-            agree_short: "yes, 123 ulp".into(),
-            bound: "memory, CPU 100% of best stream rate here, GPU 100% of best stream rate here"
-                .into(),
-            bound_short: "mem 105%/112%!".into(),
+            agreement: Some(Agreement::RelativeError {
+                max: 1234.0 * f64::from(f32::EPSILON),
+                bound: 2e-3,
+                precision: Precision::F32,
+            }),
+            bound: Some(Bound::Memory {
+                cpu: Some(share(1.05)),
+                gpu: Some(share(1.12)),
+            }),
         })
         .collect();
     for option in [Payoff::AsianGeometricCall, Payoff::DigitalPut] {
         let o = OptionKind::of(option);
         for path in GpuPath::ALL {
-            let steps = o.default_steps();
-            let s = if steps == 1 { "" } else { "s" };
             rows.push(CompareRow {
-                kernel: format!("{} {steps} step{s}, {}", o.name(), path.name()),
+                of: Compared::Option {
+                    option: o,
+                    steps: o.default_steps(),
+                    gpu_path: Some(path),
+                },
                 unit: Unit::MPathsPerS,
                 engine: Some(1234.5),
                 rayon: Some(1234.5),
                 gpu_kernel: Some(12345.6),
                 gpu_end_to_end: Some(12345.6),
                 gpu_over_engine: Some(10.0),
-                agree: "yes: |gpu - engine| = 1.00e-6".into(),
-                agrees: true,
-                agree_short: "NO, 12.345 SE".into(),
-                bound: "compute (no array traffic)".into(),
-                bound_short: "compute".into(),
+                agrees: false,
+                agreement: Some(Agreement::PriceGap {
+                    gap: 12.345e-3,
+                    bound: 1e-5,
+                    std_error: 1e-3,
+                    bound_from: PriceBound::WgslAccuracy,
+                }),
+                bound: Some(Bound::Compute),
             });
         }
     }

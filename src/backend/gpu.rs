@@ -9,14 +9,14 @@ use cpu_kernels::mc::{McParams, McSums, normal_at};
 use cpu_kernels::philox::philox4x32_10;
 use cpu_kernels::stream::Stores;
 
-use super::{
-    Backend, EndToEnd, MonteCarlo, Output, Ran, RngAgreement, Roofline, Stream, no_arrays,
-};
+use super::{Backend, EndToEnd, MonteCarlo, Output, Ran, Roofline, Stream, no_arrays};
 use crate::gpu::{
     GpuArrays, GpuContext, GpuError, McGpu, Multiply, NORMAL_ULPS, RooflineArray, RooflineGpu,
     Space, StreamGpu, Tuning, native_path_error, ulp_distance,
 };
-use crate::model::{BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel};
+use crate::model::{
+    Agreement, BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel,
+};
 
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -279,14 +279,14 @@ impl MonteCarlo for GpuBackend {
         }
     }
 
-    fn rng_agreement(&mut self, seed: u64) -> Result<Option<RngAgreement>> {
+    fn rng_agreement(&mut self, seed: u64) -> Result<Option<Agreement>> {
         Ok(Some(rng_agreement(&self.ctx, &mut self.mc[0], seed)?))
     }
 }
 
 /// Draws the GPU's Philox words and normals for the first paths of `seed` and compares them with
 /// `cpu_kernels`': the words must be equal; the normals within [`NORMAL_ULPS`].
-fn rng_agreement(ctx: &GpuContext, mc: &mut McGpu, seed: u64) -> Result<RngAgreement, GpuError> {
+fn rng_agreement(ctx: &GpuContext, mc: &mut McGpu, seed: u64) -> Result<Agreement, GpuError> {
     const QUADS: u32 = 4096;
     const STEPS: u32 = 4;
     // Paths 4m..4m+3 at step j use counter (m, 0, j, 0) under key (seed lo, seed hi).
@@ -315,14 +315,13 @@ fn rng_agreement(ctx: &GpuContext, mc: &mut McGpu, seed: u64) -> Result<RngAgree
         identical += usize::from(ulps == 0);
         worst = worst.max(ulps);
     }
-    let agrees = words_equal == counters.len() && worst <= NORMAL_ULPS;
-    Ok(RngAgreement {
-        agrees,
-        detail: format!(
-            "{words_equal}/{} Philox words equal; normals: {identical}/{} bit-identical, worst {worst} ulp (bound {NORMAL_ULPS})",
-            counters.len(),
-            normals.len()
-        ),
+    Ok(Agreement::Draws {
+        words_equal: words_equal as u64,
+        words: counters.len() as u64,
+        normals_identical: identical as u64,
+        normals: normals.len() as u64,
+        worst_ulp: worst,
+        bound_ulp: NORMAL_ULPS,
     })
 }
 

@@ -15,7 +15,9 @@ use cpu_kernels::stream::{Stores, dot_relative_error_bound};
 
 use crate::engine::SharedArray;
 use crate::gpu::{Space, Tuning};
-use crate::model::{BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel};
+use crate::model::{
+    Agreement, BackendKind, Element, Family, GpuPath, Launch, Precision, Shape, StreamKernel,
+};
 
 pub use engine::EngineBackend;
 pub use gpu::GpuBackend;
@@ -55,13 +57,6 @@ pub enum Output<T> {
 pub struct EndToEnd<T> {
     pub seconds: f64,
     pub output: Output<T>,
-}
-
-/// How a backend's random numbers compare with `cpu_kernels`'.
-#[derive(Clone, Debug)]
-pub struct RngAgreement {
-    pub agrees: bool,
-    pub detail: String,
 }
 
 /// The stream benchmark's view of a backend, for one element type.
@@ -144,8 +139,8 @@ pub trait MonteCarlo {
     }
     /// For a backend with its own implementation of the random numbers: whether its Philox words
     /// and normals agree with `cpu_kernels`' for `seed`. `None` where the backend runs
-    /// `cpu_kernels` itself.
-    fn rng_agreement(&mut self, _seed: u64) -> Result<Option<RngAgreement>> {
+    /// `cpu_kernels` itself; else an [`Agreement::Draws`].
+    fn rng_agreement(&mut self, _seed: u64) -> Result<Option<Agreement>> {
         Ok(None)
     }
     /// Checks, before anything runs, that the backend can simulate this many paths and steps;

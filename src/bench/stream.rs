@@ -129,6 +129,11 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 end_to_end[k].as_ref().map(|(_, c)| c),
             );
             let max_rel_err = max_rel_err.filter(|_| valid);
+            let bound = if kernel == StreamKernel::Dot {
+                dot_bound
+            } else {
+                tolerance
+            };
             let bytes = kernel.bytes(cfg.n, size_of::<T>());
             let mut row = StreamRow {
                 kernel,
@@ -144,6 +149,7 @@ fn run_pass<T: Element, B: Backend + Stream<T> + ?Sized>(
                 valid,
                 check,
                 max_rel_err,
+                rel_err_bound: max_rel_err.map(|_| bound),
                 kernel_s: None,
                 end_to_end_s: None,
                 end_to_end_below_kernel: None,
@@ -177,6 +183,11 @@ fn with_job_rows(mut rows: Vec<StreamRow>, times: &[Vec<f64>], elem: usize) -> V
     cluster.sum(&mut n);
     let mut errors: Vec<f64> = rows.iter().map(|r| r.max_rel_err.unwrap_or(0.0)).collect();
     cluster.max(&mut errors);
+    let mut bounds: Vec<f64> = rows
+        .iter()
+        .map(|r| r.rel_err_bound.unwrap_or(0.0))
+        .collect();
+    cluster.max(&mut bounds);
     let valid: Vec<bool> = rows.iter().map(|r| cluster.all(r.valid)).collect();
     let scope = cluster.rank_scope();
     let mut job = Vec::new();
@@ -203,6 +214,7 @@ fn with_job_rows(mut rows: Vec<StreamRow>, times: &[Vec<f64>], elem: usize) -> V
                 "some rank's arrays failed validation: see the rank rows".to_string()
             },
             max_rel_err: valid[k].then_some(errors[k]),
+            rel_err_bound: valid[k].then_some(bounds[k]),
             kernel_s: row.kernel_s.map(|_| timing.median_s),
             end_to_end_s: None,
             end_to_end_below_kernel: None,

@@ -75,9 +75,11 @@ pub(super) fn compare(args: CompareArgs, cores: &[CoreId], machine: Machine) -> 
     let mut collected = run_all(&mut opened, &plan)?;
     let rows = collected.compare_rows(&StreamKernel::ALL, &plan.mc, &ceilings);
     for r in rows.iter().filter(|r| !r.agrees) {
-        collected
-            .failures
-            .push(format!("CPU and GPU disagree on {}: {}", r.kernel, r.agree));
+        collected.failures.push(format!(
+            "CPU and GPU disagree on {}: {}",
+            report::compared_label(&r.of),
+            report::agree_long(r)
+        ));
     }
     let doc = Document {
         compare: rows,

@@ -20,7 +20,10 @@ use super::vocab::*;
 /// market parameters and raw sums, ceilings the memory level, threads and precision they were
 /// measured at. `transfer` rows came later within version 2: an additive field with a default,
 /// which older version 2 readers ignore and this one reads as empty where absent.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `compare` rows carry what they are of as an enum ([`Compared`]), their agreement as numbers
+/// ([`Agreement`]) and their bound as shares of each device's ceiling ([`Bound`]); stream rows
+/// the bound their relative error is held to.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A load average above this many runnable tasks per allowed core means another program competed
 /// for the cores while the run started.
@@ -256,6 +259,7 @@ mod tests {
             valid: true,
             check: "exact".to_string(),
             max_rel_err: Some(0.0),
+            rel_err_bound: Some(1e-6),
             kernel_s: None,
             end_to_end_s: None,
             end_to_end_below_kernel: None,

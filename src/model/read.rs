@@ -67,7 +67,14 @@ impl Document {
                 found,
             });
         }
-        let mut doc: Document = serde_json::from_str(text).map_err(malformed)?;
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+        if found < 3 {
+            legacy::compare_rows(&mut value).map_err(|detail| ReadError::Malformed {
+                path: path.to_path_buf(),
+                detail,
+            })?;
+        }
+        let mut doc: Document = serde_json::from_value(value).map_err(malformed)?;
         doc.upgrade();
         doc.plausible("").map_err(|f| ReadError::Implausible {
             path: path.to_path_buf(),
@@ -306,6 +313,7 @@ impl Plausible for StreamRow {
         number(at, "gbs_median", self.gbs_median, Rule::Measured)?;
         number(at, "gbs_best", self.gbs_best, Rule::Measured)?;
         optional(at, "max_rel_err", self.max_rel_err, Rule::NonNegative)?;
+        optional(at, "rel_err_bound", self.rel_err_bound, Rule::NonNegative)?;
         optional(at, "kernel_s", self.kernel_s, Rule::Measured)?;
         optional(at, "end_to_end_s", self.end_to_end_s, Rule::Measured)?;
         if let Some(p) = &self.store_probe {
@@ -394,6 +402,34 @@ impl Plausible for CompareRow {
         ] {
             optional(at, name, v, Rule::Measured)?;
         }
+        let agreement = field(at, "agreement");
+        match self.agreement {
+            Some(Agreement::RelativeError { max, bound, .. }) => {
+                number(&agreement, "max", max, Rule::NonNegative)?;
+                number(&agreement, "bound", bound, Rule::NonNegative)?;
+            }
+            Some(Agreement::PriceGap {
+                gap,
+                bound,
+                std_error,
+                ..
+            }) => {
+                number(&agreement, "gap", gap, Rule::NonNegative)?;
+                number(&agreement, "bound", bound, Rule::NonNegative)?;
+                number(&agreement, "std_error", std_error, Rule::NonNegative)?;
+            }
+            Some(Agreement::Draws { .. }) | None => {}
+        }
+        if let Some(Bound::Memory { cpu, gpu }) = &self.bound {
+            let bound = field(at, "bound");
+            for (name, share) in [("cpu", cpu), ("gpu", gpu)] {
+                if let Some(s) = share {
+                    let at = field(&bound, name);
+                    number(&at, "fraction", s.fraction, Rule::Measured)?;
+                    number(&at, "ceiling_gbs", s.ceiling_gbs, Rule::Measured)?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -458,5 +494,100 @@ impl Plausible for BackendScaling {
                 Ok(())
             }
         }
+    }
+}
+
+/// `compare` rows before version 3, which named their kernel in words and kept their agreement
+/// and bound as prose: the kernel is parsed back into a [`Compared`], the rates and the verdict
+/// carry over, the prose does not (no number can be read out of it faithfully).
+mod legacy {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use crate::model::{Bound, CompareRow, Compared, GpuPath, OptionKind, StreamKernel, Unit};
+
+    #[derive(Deserialize)]
+    struct Row {
+        kernel: String,
+        unit: Unit,
+        engine: Option<f64>,
+        rayon: Option<f64>,
+        gpu_kernel: Option<f64>,
+        gpu_end_to_end: Option<f64>,
+        gpu_over_engine: Option<f64>,
+        agrees: bool,
+        bound: String,
+    }
+
+    /// Rewrites the document's `compare` rows, if any, in place.
+    pub(super) fn compare_rows(doc: &mut Value) -> Result<(), String> {
+        let Some(rows) = doc.get_mut("compare").and_then(Value::as_array_mut) else {
+            return Ok(());
+        };
+        for (i, v) in rows.iter_mut().enumerate() {
+            let old = Row::deserialize(&*v).map_err(|e| format!("compare[{i}]: {e}"))?;
+            let of = compared(&old.kernel)
+                .ok_or_else(|| format!("compare[{i}].kernel = {:?}: no such row", old.kernel))?;
+            let bound = if old.bound.starts_with("memory") {
+                Some(Bound::Memory {
+                    cpu: None,
+                    gpu: None,
+                })
+            } else if old.bound.starts_with("compute") {
+                Some(Bound::Compute)
+            } else {
+                None
+            };
+            let row = CompareRow {
+                of,
+                unit: old.unit,
+                engine: old.engine,
+                rayon: old.rayon,
+                gpu_kernel: old.gpu_kernel,
+                gpu_end_to_end: old.gpu_end_to_end,
+                gpu_over_engine: old.gpu_over_engine,
+                agrees: old.agrees,
+                agreement: None,
+                bound,
+            };
+            *v = serde_json::to_value(row).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// "triad", "philox + normals", "asian-call 52 steps", "european-call 1 step, native" or
+    /// (version 1) "european-call (1 steps)".
+    fn compared(kernel: &str) -> Option<Compared> {
+        if kernel == "philox + normals" {
+            return Some(Compared::Rng);
+        }
+        if let Some(&k) = StreamKernel::ALL.iter().find(|k| k.name() == kernel) {
+            return Some(Compared::Stream { kernel: k });
+        }
+        let (option_steps, path) = match kernel.split_once(", ") {
+            Some((os, p)) => (os, Some(p)),
+            None => (kernel, None),
+        };
+        let (option, steps) = option_steps.split_once(' ')?;
+        // Version 1 wrote "european-call (1 steps)".
+        let steps = steps.trim_start_matches('(').trim_end_matches(')');
+        let steps = steps
+            .strip_suffix(" steps")
+            .or_else(|| steps.strip_suffix(" step"))?
+            .parse()
+            .ok()?;
+        let gpu_path = match path {
+            None => None,
+            Some(p) => Some(
+                [GpuPath::Mirror, GpuPath::Native]
+                    .into_iter()
+                    .find(|g| g.name() == p)?,
+            ),
+        };
+        Some(Compared::Option {
+            option: OptionKind::ALL.into_iter().find(|o| o.name() == option)?,
+            steps,
+            gpu_path,
+        })
     }
 }

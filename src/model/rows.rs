@@ -92,6 +92,10 @@ pub struct StreamRow {
     /// product's), when the row validated; 0 means bit-identical. Version 2.
     #[serde(default)]
     pub max_rel_err: Option<f64>,
+    /// The largest relative error the row was allowed (the element tolerance, for dot the dot
+    /// product's bound), when it validated. Version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel_err_bound: Option<f64>,
     /// Offload devices only: the median kernel time (the same as `median_s`)...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_s: Option<f64>,
@@ -457,40 +461,186 @@ impl Sweep {
     }
 }
 
-/// One line of `compare`: a kernel on every backend, side by side.
+/// What a compare row is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Compared {
+    /// A stream kernel.
+    Stream {
+        /// The kernel.
+        kernel: StreamKernel,
+    },
+    /// A Monte Carlo option; with a GPU, one row per GPU path.
+    Option {
+        /// The option priced.
+        option: OptionKind,
+        /// Its monitoring dates.
+        steps: u32,
+        /// The GPU path of the row's GPU figures; `null` where no GPU ran.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu_path: Option<GpuPath>,
+    },
+    /// The GPU's Philox words and normal draws against the CPU's.
+    Rng,
+}
+
+impl Compared {
+    /// Whether a Monte Carlo row's figures are this row's: the same option and dates, and for
+    /// an offload row the same GPU path.
+    pub fn is_of(&self, row: &McRow) -> bool {
+        match *self {
+            Compared::Option {
+                option,
+                steps,
+                gpu_path,
+            } => {
+                row.option == option
+                    && row.steps == steps
+                    && (!row.backend.is_offload() || row.gpu_path == gpu_path)
+            }
+            Compared::Stream { .. } | Compared::Rng => false,
+        }
+    }
+}
+
+/// Where a price agreement's bound comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PriceBound {
+    /// A fixed share of the CPU's standard error: the mirror path computes the CPU's paths
+    /// operation for operation, so it differs by the summation's rounding only.
+    StandardErrors,
+    /// Derived from WGSL's accuracy rules for the native path's functions
+    /// (`cpu_kernels::mc::agreement_bound`), both paths' rounding added.
+    WgslAccuracy,
+}
+
+/// How a compare row's GPU results were held to the CPU's, in numbers (version 3).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "measure", rename_all = "kebab-case")]
+pub enum Agreement {
+    /// Stream: the GPU's largest relative error over every element (dot: of the dot product)
+    /// against the gold values, and the bound it is held to; 0 means bit-identical.
+    RelativeError {
+        /// The largest relative error found.
+        max: f64,
+        /// The largest allowed.
+        bound: f64,
+        /// The precision both are relative to (in ulps: over its epsilon).
+        precision: Precision,
+    },
+    /// Monte Carlo: |GPU price − CPU price| against its bound, both in price units, and the
+    /// CPU's standard error they are also read in.
+    PriceGap {
+        /// |GPU price − CPU price|.
+        gap: f64,
+        /// The largest gap allowed.
+        bound: f64,
+        /// The CPU price's standard error.
+        std_error: f64,
+        /// Where `bound` comes from.
+        bound_from: PriceBound,
+    },
+    /// The random numbers: Philox words equal bit for bit, normals within `bound_ulp`.
+    Draws {
+        /// Philox words equal to the CPU's.
+        words_equal: u64,
+        /// Philox words compared.
+        words: u64,
+        /// Normal draws bit-identical to the CPU's.
+        normals_identical: u64,
+        /// Normal draws compared.
+        normals: u64,
+        /// The largest distance of a normal draw from the CPU's, in ulps.
+        worst_ulp: u64,
+        /// The largest distance allowed.
+        bound_ulp: u64,
+    },
+}
+
+impl Agreement {
+    /// Whether the numbers are within their bound.
+    pub fn holds(&self) -> bool {
+        match *self {
+            Agreement::RelativeError { max, bound, .. } => max <= bound,
+            Agreement::PriceGap { gap, bound, .. } => gap <= bound,
+            Agreement::Draws {
+                words_equal,
+                words,
+                worst_ulp,
+                bound_ulp,
+                ..
+            } => words_equal == words && worst_ulp <= bound_ulp,
+        }
+    }
+}
+
+/// A price gap in standard errors (0 when the prices are equal, whatever the error).
+pub fn in_std_errors(gap: f64, std_error: f64) -> f64 {
+    if gap == 0.0 { 0.0 } else { gap / std_error }
+}
+
+/// Which ceiling a share is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CeilingSource {
+    /// The bandwidth ceiling of a `sweep roofline` file (`compare --roofline`).
+    Roofline,
+    /// The device's best stream rate in this run.
+    BestStreamRate,
+}
+
+/// A kernel's rate as a share of its device's ceiling.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    /// The rate over the ceiling (above 1 where a kernel outran a roofline ceiling).
+    pub fraction: f64,
+    /// The ceiling, in GB/s.
+    pub ceiling_gbs: f64,
+    /// Where the ceiling comes from.
+    pub source: CeilingSource,
+}
+
+/// What bounds a compare row's kernel (version 3).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Bound {
+    /// Memory: each device's share of its bandwidth ceiling, where it ran.
+    Memory {
+        /// The engine's share of the CPU's ceiling.
+        cpu: Option<Share>,
+        /// The GPU's share of the GPU's ceiling.
+        gpu: Option<Share>,
+    },
+    /// Compute: no array traffic (Monte Carlo).
+    Compute,
+}
+
+/// One line of `compare`: a kernel on every backend side by side, its agreement and its bound
+/// as numbers; the table and the CSV make the words.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CompareRow {
-    /// The stream kernel, "<option>, <n> step(s)", or "philox + normals".
-    pub kernel: String,
+    /// What the row is of.
+    pub of: Compared,
+    /// The unit of the rates.
     pub unit: Unit,
+    /// The engine's rate.
     pub engine: Option<f64>,
+    /// Rayon's rate.
     pub rayon: Option<f64>,
+    /// The GPU's rate, kernel only.
     pub gpu_kernel: Option<f64>,
+    /// The GPU's rate from host data to host results.
     pub gpu_end_to_end: Option<f64>,
     /// GPU kernel-only over engine.
     pub gpu_over_engine: Option<f64>,
-    /// Whether the GPU's results agree with the engine's, and within what.
-    pub agree: String,
+    /// Whether the GPU's results agree with the CPU's, every row involved valid.
     pub agrees: bool,
-    /// The short form of `agree` the table shows ("yes, 0 ulp"); version 2.
+    /// The numbers the verdict rests on; `null` where no GPU and CPU pair ran, and in
+    /// documents before version 3, whose agreement was prose.
     #[serde(default)]
-    pub agree_short: String,
-    /// Memory- or compute-bound, and the fraction of each device's ceiling reached.
-    pub bound: String,
-    /// The short form of `bound`; version 2.
+    pub agreement: Option<Agreement>,
+    /// What bounds the kernel; `null` for the random numbers.
     #[serde(default)]
-    pub bound_short: String,
-}
-/// A Monte Carlo compare row's name: "asian-call 52 steps", and the GPU path where one ran
-/// (", native"). The compare table finds each row's measurements again by it.
-pub fn mc_label(option: OptionKind, steps: u32, path: Option<GpuPath>) -> String {
-    let label = format!(
-        "{} {}",
-        option.name(),
-        crate::text::plural(steps as usize, "step")
-    );
-    match path {
-        Some(p) => format!("{label}, {}", p.name()),
-        None => label,
-    }
+    pub bound: Option<Bound>,
 }
