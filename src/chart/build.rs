@@ -384,23 +384,26 @@ fn memory_wall(input: &Input, names: &Names) -> Option<Chart> {
             .filter(|r| r.kernel == StreamKernel::Triad)
             .map(|r| (r.n, r.precision))
     });
-    plot.title = format!(
-        "Triad bandwidth vs threads, {} — {}",
-        size_and_precision(rows),
-        names.heading(&runs, &gpus)
-    );
-    plot.x = thread_axis();
+    let what = format!("Triad bandwidth vs threads, {}", size_and_precision(rows));
+    let x = thread_axis();
     let scale = value_scale(&plot);
-    plot.y = Axis {
+    let y = Axis {
         desc: log_desc("Triad bandwidth, GB/s (median)", scale),
         scale,
     };
-    plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
-    Some(Chart {
-        file_name: "memory-wall.png",
+    let notes = thread_notes(&plot, runs.len(), cpu_peers);
+    framed(
         plot,
+        Frame {
+            file_name: "memory-wall.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
         sources,
-    })
+    )
 }
 
 fn sizes(input: &Input, names: &Names) -> Option<Chart> {
@@ -539,15 +542,12 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
         }
     }
     let precision = precisions(precision_set.iter().copied());
-    plot.title = format!(
-        "Triad and dot bandwidth vs array size, {precision} — {}",
-        names.heading(&runs, &gpus)
-    );
-    plot.x = Axis {
+    let what = format!("Triad and dot bandwidth vs array size, {precision}");
+    let x = Axis {
         desc: "Elements per array, n (log scale)".to_string(),
         scale: Scale::Log2Powers,
     };
-    plot.y = Axis {
+    let y = Axis {
         desc: "Bandwidth, GB/s (median, log scale)".to_string(),
         scale: Scale::Log10,
     };
@@ -555,7 +555,7 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
         .iter()
         .map(|p| format!("{} bytes for {p}", 3 * p.bytes()))
         .collect::<Vec<_>>();
-    plot.notes = vec![
+    let mut notes = vec![
         "Solid lines: triad. Dashed lines: dot. Markers: circles engine, squares rayon, triangles \
          GPU kernel only, diamonds GPU end to end."
             .to_string(),
@@ -566,16 +566,23 @@ fn sizes(input: &Input, names: &Names) -> Option<Chart> {
         "End to end: upload, kernel and download, host memory to host memory.".to_string(),
     ];
     if runs.len() > 1 {
-        plot.notes.push(
+        notes.push(
             "Each run is a line of its own; runs differ in marker fill (filled, hollow, dotted)."
                 .to_string(),
         );
     }
-    Some(Chart {
-        file_name: "sizes.png",
+    framed(
         plot,
+        Frame {
+            file_name: "sizes.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
         sources,
-    })
+    )
 }
 
 fn roofline(input: &Input, names: &Names) -> Option<Chart> {
@@ -670,33 +677,36 @@ fn roofline(input: &Input, names: &Names) -> Option<Chart> {
     let rows = runs
         .iter()
         .flat_map(|r| r.doc.roofline.iter().map(|r| (r.n, r.precision)));
-    plot.title = format!(
-        "Roofline, {} — {}",
-        size_and_precision(rows),
-        names.heading(&runs, &gpus)
-    );
-    plot.x = Axis {
+    let what = format!("Roofline, {}", size_and_precision(rows));
+    let x = Axis {
         desc: "Arithmetic intensity, FLOP/byte (log scale)".to_string(),
         scale: Scale::Log10,
     };
-    plot.y = Axis {
+    let y = Axis {
         desc: "Performance, GFLOP/s (median, log scale)".to_string(),
         scale: Scale::Log10,
     };
-    plot.notes = vec![
+    let mut notes = vec![
         "Ceiling: min(bandwidth × intensity, peak), fitted to the measured points.".to_string(),
     ];
     if runs.len() > 1 {
-        plot.notes.push(
+        notes.push(
             "Each run is drawn on its own; runs differ in ceiling line pattern and marker fill."
                 .to_string(),
         );
     }
-    Some(Chart {
-        file_name: "roofline.png",
+    framed(
         plot,
+        Frame {
+            file_name: "roofline.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
         sources,
-    })
+    )
 }
 
 fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
@@ -790,24 +800,27 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
         .collect();
     let paths: Vec<String> = paths.into_iter().map(|p| elements(p as f64)).collect();
     // The path arithmetic is f32 on every backend (cpu_kernels::mc).
-    plot.title = format!(
-        "{what}, {} paths, f32 — {}",
-        and_list(&paths),
-        names.heading(&runs, &gpus)
-    );
-    plot.x = thread_axis();
+    let what = format!("{what}, {} paths, f32", and_list(&paths),);
+    let x = thread_axis();
     // Always logarithmic: the GPU and the CPU curves differ by orders of magnitude, and the same
     // axis from one run to the next keeps charts comparable.
-    plot.y = Axis {
+    let y = Axis {
         desc: log_desc("Million paths/s (median)", Scale::Log10),
         scale: Scale::Log10,
     };
-    plot.notes = thread_notes(&plot, runs.len(), cpu_peers);
-    Some(Chart {
-        file_name: "montecarlo.png",
+    let notes = thread_notes(&plot, runs.len(), cpu_peers);
+    framed(
         plot,
+        Frame {
+            file_name: "montecarlo.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
         sources,
-    })
+    )
 }
 
 /// Rank sweeps: the job's triad and Monte Carlo rates over 1, 2, 4, … ranks as speedups over one
@@ -903,29 +916,35 @@ fn ranks(input: &Input, names: &Names) -> Option<Chart> {
             .filter(|r| r.kernel == StreamKernel::Triad)
             .map(|r| (r.n, r.precision))
     });
-    plot.title = format!(
-        "Speedup over one rank: triad ({}) and Monte Carlo — {}",
+    let what = format!(
+        "Speedup over one rank: triad ({}) and Monte Carlo",
         size_and_precision(rows),
-        names.heading(&runs, &gpus)
     );
-    plot.x = Axis {
+    let x = Axis {
         desc: "MPI ranks (log₂ scale)".to_string(),
         scale: Scale::Log2,
     };
-    plot.y = Axis {
+    let y = Axis {
         desc: "Speedup over one rank (job rate / one rank's)".to_string(),
         scale: Scale::Log2,
     };
-    plot.notes = vec![
+    let notes = vec![
         "Medians of the timed repetitions; each repetition's time is the slowest rank's; runs that failed validation are left out.".to_string(),
         "Solid: triad, every rank's bytes over the slowest rank's time (n in the title: the job's); dashed: Monte Carlo, the paths sharded across the ranks; dotted grey: perfect scaling.".to_string(),
         "On one host, a triad line below perfect scaling where Monte Carlo keeps to it points at the memory bandwidth its ranks share; the findings name the hosts each count spans.".to_string(),
     ];
-    Some(Chart {
-        file_name: "ranks.png",
+    framed(
         plot,
+        Frame {
+            file_name: "ranks.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
         sources,
-    })
+    )
 }
 
 /// Each way's line pattern and marker shape, the same for every run (runs differ in colour and
@@ -997,32 +1016,60 @@ fn transfer(input: &Input, names: &Names) -> Option<Chart> {
     if sources.is_empty() {
         return None;
     }
-    plot.title = format!(
-        "Host–device transfer bandwidth vs size — {}",
-        names.heading(&runs, &gpus)
-    );
-    plot.x = Axis {
+    let what = "Host–device transfer bandwidth vs size".to_string();
+    let x = Axis {
         desc: "Bytes per transfer (log scale)".to_string(),
         scale: Scale::Log2Powers,
     };
-    plot.y = Axis {
+    let y = Axis {
         desc: "Bandwidth, GB/s (median, log scale)".to_string(),
         scale: Scale::Log10,
     };
-    plot.notes = vec![
+    let mut notes = vec![
         "Solid, circles: upload through a buffer mapped at creation. Dotted, squares: upload \
          through write_buffer. Dashed, triangles: download through a MAP_READ staging buffer."
             .to_string(),
         "Host clock, start to completion; every transfer checked word for word.".to_string(),
     ];
-    plot.notes.extend(latencies);
+    notes.extend(latencies);
     if runs.len() > 1 {
-        plot.notes.push(
+        notes.push(
             "Each run is a line of its own; runs differ in colour and marker fill.".to_string(),
         );
     }
+    framed(
+        plot,
+        Frame {
+            file_name: "transfer.png",
+            what,
+            heading: names.heading(&runs, &gpus),
+            x,
+            y,
+            notes,
+        },
+        sources,
+    )
+}
+
+/// What every chart sets the same way: its file, what it draws (the title's first part), the
+/// runs and GPUs it draws them for (its second), its axes and its notes.
+struct Frame {
+    file_name: &'static str,
+    what: String,
+    heading: String,
+    x: Axis,
+    y: Axis,
+    notes: Vec<String>,
+}
+
+/// The chart of `plot`, framed.
+fn framed(mut plot: Plot, frame: Frame, sources: BTreeSet<usize>) -> Option<Chart> {
+    plot.title = format!("{} — {}", frame.what, frame.heading);
+    plot.x = frame.x;
+    plot.y = frame.y;
+    plot.notes = frame.notes;
     Some(Chart {
-        file_name: "transfer.png",
+        file_name: frame.file_name,
         plot,
         sources,
     })
