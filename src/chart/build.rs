@@ -800,7 +800,7 @@ fn montecarlo(input: &Input, names: &Names) -> Option<Chart> {
         .collect();
     let paths: Vec<String> = paths.into_iter().map(|p| elements(p as f64)).collect();
     // The path arithmetic is f32 on every backend (cpu_kernels::mc).
-    let what = format!("{what}, {} paths, f32", and_list(&paths),);
+    let what = format!("{what}, {} paths, f32", and_list(&paths));
     let x = thread_axis();
     // Always logarithmic: the GPU and the CPU curves differ by orders of magnitude, and the same
     // axis from one run to the next keeps charts comparable.
